@@ -1,0 +1,1 @@
+"""Vocabulary, entities and rules of land release; pure Python, no I/O."""

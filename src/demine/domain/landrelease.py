@@ -1,0 +1,126 @@
+"""Land release accounting: what is left of a hazard after its outcomes are applied.
+
+The identity original = cancelled + reduced + cleared + remaining (m²) is kept by
+construction: each accepted outcome is clipped to the hazard and to the land not yet
+released, so the released pieces and the remainder partition the hazard polygon.
+Outcomes are folded in date-of-information order, so a late report of older work is
+placed where it belongs instead of on top of newer work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from demine.domain.entities import EvidenceItem, Outcome
+from demine.domain.errors import RuleViolation
+from demine.domain.vocab import EvidenceKind, HazardClass, HazardStatus, ReleaseMethod
+from demine.geo.crs import MetricFrame
+
+RELEASED_BELOW_M2 = 1.0
+
+
+@dataclass(frozen=True)
+class ReleaseRules:
+    """National settings that decide what counts as inside and overlapping."""
+
+    inside_tolerance_m: float = 1.0
+    overlap_tolerance_m2: float = 1.0
+    released_below_m2: float = RELEASED_BELOW_M2
+
+
+@dataclass
+class Accounting:
+    original_m2: float
+    cancelled_m2: float = 0.0
+    reduced_m2: float = 0.0
+    cleared_m2: float = 0.0
+    remaining_m2: float = 0.0
+    remaining_metric: BaseGeometry | None = None
+    effective: list[tuple[ReleaseMethod, BaseGeometry]] = field(default_factory=list)
+
+    @property
+    def released_m2(self) -> float:
+        return self.cancelled_m2 + self.reduced_m2 + self.cleared_m2
+
+    def identity_error_m2(self) -> float:
+        return abs(self.original_m2 - self.released_m2 - self.remaining_m2)
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """Keep only the area parts of an overlay result (drop stray lines and points)."""
+    if geom.is_empty or isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon)]
+    return shapely.union_all(parts) if parts else Polygon()
+
+
+def account(
+    hazard_metric: BaseGeometry,
+    outcomes_metric: Sequence[tuple[ReleaseMethod, BaseGeometry, str]],
+    rules: ReleaseRules = ReleaseRules(),
+    *,
+    hazard_code: str = "hazard",
+) -> Accounting:
+    """Fold outcome polygons (method, metric polygon, label) into the hazard's ledger.
+
+    The label names the report or activity in any refusal so the author can find it.
+    """
+    result = Accounting(original_m2=float(hazard_metric.area))
+    allowed = hazard_metric.buffer(rules.inside_tolerance_m)
+    released = Polygon()
+    for method, polygon, label in outcomes_metric:
+        if not allowed.contains(polygon):
+            outside = polygon.difference(allowed).area
+            raise RuleViolation(
+                label, "outcome polygon",
+                f"{outside:.1f} m² lie outside hazard area {hazard_code} "
+                f"(tolerance {rules.inside_tolerance_m} m)",
+            )
+        overlap = polygon.intersection(released).area if not released.is_empty else 0.0
+        if overlap > rules.overlap_tolerance_m2:
+            raise RuleViolation(
+                label, "outcome polygon",
+                f"overlaps {overlap:.1f} m² of land in {hazard_code} already released",
+            )
+        piece = _polygonal(polygon.intersection(hazard_metric).difference(released))
+        released = _polygonal(released.union(piece))
+        result.effective.append((method, piece))
+        area = float(piece.area)
+        if method is ReleaseMethod.CANCELLED:
+            result.cancelled_m2 += area
+        elif method is ReleaseMethod.REDUCED:
+            result.reduced_m2 += area
+        else:
+            result.cleared_m2 += area
+    remaining = _polygonal(hazard_metric.difference(released))
+    result.remaining_metric = remaining
+    result.remaining_m2 = float(remaining.area)
+    return result
+
+
+def classification(declared: HazardClass, evidence: Iterable[EvidenceItem],
+                   has_findings: bool = False) -> HazardClass:
+    """SHA becomes CHA as soon as direct evidence (or a found item) is on the record."""
+    if has_findings or any(e.kind is EvidenceKind.DIRECT for e in evidence):
+        return HazardClass.CHA
+    return declared
+
+
+def status(accounting: Accounting, work_started: bool,
+           rules: ReleaseRules = ReleaseRules()) -> HazardStatus:
+    if accounting.remaining_m2 < rules.released_below_m2:
+        return HazardStatus.RELEASED
+    if work_started or accounting.effective:
+        return HazardStatus.WORKED_ON
+    return HazardStatus.OPEN
+
+
+def outcomes_to_metric(
+    frame: MetricFrame, outcomes: Iterable[tuple[Outcome, str]]
+) -> list[tuple[ReleaseMethod, BaseGeometry, str]]:
+    return [(o.method, frame.to_metric(o.polygon), label) for o, label in outcomes]

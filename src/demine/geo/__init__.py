@@ -1,0 +1,1 @@
+"""Geometry rules and the metric projection: everything demine measures is in metres."""

@@ -1,0 +1,293 @@
+"""Reports and their approval: the only way operational changes enter the record.
+
+draft -> submitted -> approved | rejected. Only approval applies a report, inside one
+transaction with everything it changes, so an approval that breaks a rule leaves both
+the report (still submitted) and the record exactly as they were. An approved report
+is never edited; it can be undone only by a later report that reverses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from demine.domain.changes import (
+    ActivityChange,
+    Change,
+    NewAccident,
+    NewEvidence,
+    NewFinding,
+    NewHazard,
+    Reversal,
+    hazard_codes_touched,
+    jsonable,
+    parse_change,
+)
+from demine.domain.errors import RuleViolation, ValidationError, WorkflowError
+from demine.domain.vocab import ActivityStatus, ChangeKind, ReportStatus, parse_enum
+from demine.service import status
+from demine.service.hazards import HazardChange, hazard_values, rebuild_hazard
+from demine.service.reference import ensure_metric_frame
+from demine.store import schema as s
+from demine.store.repository import Repository, UnitOfWork
+
+
+@dataclass
+class Entry:
+    kind: ChangeKind
+    payload: dict[str, Any]
+
+
+@dataclass
+class ApprovalResult:
+    report_code: str
+    hazards: list[HazardChange] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+
+
+def _label(report_code: str, seq: int) -> str:
+    return f"report {report_code} entry {seq}"
+
+
+def create_draft(repo: Repository, *, author: str, organisation_code: str, info_date: date,
+                 entries: Sequence[Entry | tuple[str, dict]], summary: str = "",
+                 code: str | None = None) -> str:
+    """Store a draft after checking every entry; returns the report's code."""
+    if not isinstance(info_date, date):
+        raise ValidationError("report", "info_date", f"{info_date!r} is not a date")
+    parsed: list[tuple[ChangeKind, dict, Change]] = []
+    with repo.unit(author, "report drafted") as uow:
+        org_id = uow.id_of(s.organisations, organisation_code)
+        code = code or uow.next_code(s.reports, "RPT")
+        if uow.row(s.reports, code=code) is not None:
+            raise ValidationError(f"report {code}", "code", "a report with this code exists")
+        for seq, entry in enumerate(entries, start=1):
+            kind, payload = (entry.kind, entry.payload) if isinstance(entry, Entry) else entry
+            kind = parse_enum(ChangeKind, kind, record=_label(code, seq), field="kind")
+            change = parse_change(kind, payload, _label(code, seq))
+            parsed.append((kind, jsonable(payload), change))
+        if not parsed:
+            raise ValidationError(f"report {code}", "entries", "a report needs at least one entry")
+        report_id = uow.insert(s.reports, {
+            "code": code, "status": ReportStatus.DRAFT.value, "info_date": info_date,
+            "author": author, "organisation_id": org_id, "summary": summary})
+        for seq, (kind, payload, change) in enumerate(parsed, start=1):
+            codes = hazard_codes_touched(change)
+            uow.conn.execute(s.report_entries.insert().values(
+                report_id=report_id, seq=seq, kind=kind.value, payload=payload,
+                hazard_code=next(iter(codes)) if codes else None))
+    return code
+
+
+def _transition(uow: UnitOfWork, code: str, allowed_from: ReportStatus,
+                values: dict, action: str, expected_version: int | None) -> dict:
+    report = uow.require(s.reports, code, for_update=True)
+    if report["status"] != allowed_from.value:
+        raise WorkflowError(
+            f"report {code}: status: is {report['status']}; only a {allowed_from.value} "
+            f"report can be {action}d")
+    uow.update(s.reports, report["id"], values, expected_version=expected_version,
+               action=action, report_id=report["id"])
+    return report
+
+
+def submit(repo: Repository, code: str, author: str, expected_version: int | None = None) -> None:
+    with repo.unit(author, f"report {code} submitted") as uow:
+        _transition(uow, code, ReportStatus.DRAFT,
+                    {"status": ReportStatus.SUBMITTED.value, "submitted_at": uow.now},
+                    "submit", expected_version)
+
+
+def reject(repo: Repository, code: str, approver: str, reason: str,
+           expected_version: int | None = None) -> None:
+    if not reason or not reason.strip():
+        raise ValidationError(f"report {code}", "reason", "a rejection needs a reason")
+    with repo.unit(approver, f"report {code} rejected: {reason}") as uow:
+        _transition(uow, code, ReportStatus.SUBMITTED,
+                    {"status": ReportStatus.REJECTED.value, "decided_at": uow.now,
+                     "decided_by": approver, "decision_reason": reason.strip()},
+                    "reject", expected_version)
+
+
+def approve(repo: Repository, code: str, approver: str,
+            expected_version: int | None = None) -> ApprovalResult:
+    """Apply a submitted report to the official record, all of it or none of it."""
+    with repo.unit(approver, f"report {code} approved") as uow:
+        seq = (uow.conn.execute(select(func.max(s.reports.c.approval_seq))).scalar() or 0) + 1
+        report = _transition(uow, code, ReportStatus.SUBMITTED,
+                             {"status": ReportStatus.APPROVED.value, "decided_at": uow.now,
+                              "decided_by": approver, "approval_seq": seq},
+                             "approve", expected_version)
+        return _apply(uow, report)
+
+
+def _entries(uow: UnitOfWork, report: dict) -> list[tuple[int, Change]]:
+    rows = uow.conn.execute(
+        select(s.report_entries.c.seq, s.report_entries.c.kind, s.report_entries.c.payload)
+        .where(s.report_entries.c.report_id == report["id"]).order_by(s.report_entries.c.seq))
+    return [(seq, parse_change(kind, payload, _label(report["code"], seq)))
+            for seq, kind, payload in rows]
+
+
+def _apply(uow: UnitOfWork, report: dict) -> ApprovalResult:
+    touched: set[int] = set()
+    result = ApprovalResult(report["code"])
+    for seq, change in _entries(uow, report):
+        label = _label(report["code"], seq)
+        touched |= _apply_change(uow, report, label, change)
+    for hazard_id in sorted(touched):
+        result.hazards.append(rebuild_hazard(uow, hazard_id, report["id"]))
+    changes = status.refresh_after_hazards(uow, touched, report["id"])
+    result.reopened, result.closed = changes.reopened, changes.closed
+    return result
+
+
+def _hazard_id(uow: UnitOfWork, code: str, label: str, field_name: str = "hazard_code") -> int:
+    row = uow.row(s.hazard_areas, code=code, for_update=True)
+    if row is None:
+        raise RuleViolation(label, field_name, f"hazard area {code} is not on the record")
+    return row["id"]
+
+
+def _activity_id(uow: UnitOfWork, code: str, label: str) -> int:
+    row = uow.row(s.activities, code=code)
+    if row is None:
+        raise RuleViolation(label, "activity_code", f"activity {code} is not on the record")
+    return row["id"]
+
+
+def _apply_change(uow: UnitOfWork, report: dict, label: str, change: Change) -> set[int]:
+    """Write one entry's facts; returns the hazards whose summary must be refolded."""
+    rid, info_date = report["id"], report["info_date"]
+    if isinstance(change, NewHazard):
+        hz = change.hazard
+        if uow.row(s.hazard_areas, code=hz.code) is not None:
+            raise RuleViolation(label, "code", f"hazard area {hz.code} is already on the record")
+        centre = hz.polygon.centroid
+        ensure_metric_frame(uow, centre.x, centre.y)
+        values = hazard_values(uow, hz)
+        hid = uow.insert(s.hazard_areas, {**values, "report_id": rid}, report_id=rid)
+        uow.spatial.index(uow.conn, "hazard_areas", "geom", [(hid, values["geom"])])
+        uow.spatial.index(uow.conn, "hazard_areas", "remaining_m", [(hid, values["remaining_m"])])
+        _add_evidence(uow, hid, rid, hz.evidence)
+        return {hid}
+    if isinstance(change, NewEvidence):
+        hid = _hazard_id(uow, change.hazard_code, label)
+        _add_evidence(uow, hid, rid, change.items)
+        if change.eo_suspected:
+            row = uow.row(s.hazard_areas, id=hid)
+            added = [e.value for e in change.eo_suspected]
+            merged = list(dict.fromkeys([*row["eo_suspected"], *added]))
+            uow.update(s.hazard_areas, hid, {"eo_suspected": merged}, report_id=rid)
+        return {hid}
+    if isinstance(change, ActivityChange):
+        return {_apply_activity(uow, report, label, change)}
+    if isinstance(change, NewFinding):
+        f = change.finding
+        activity_id = _activity_id(uow, f.activity_code, label)
+        uow.insert(s.findings, {
+            "activity_id": activity_id, "report_id": rid, "geom": f.point,
+            "eo_category": f.eo_category.value, "model": f.model,
+            "condition": f.condition.value, "depth_mm": f.depth_mm,
+            "disposal": f.disposal.value, "found_on": f.found_on, "synthetic": f.synthetic,
+        }, report_id=rid)
+        return {uow.row(s.activities, id=activity_id)["hazard_id"]}
+    if isinstance(change, NewAccident):
+        a = change.accident
+        if uow.row(s.accidents, code=a.code) is not None:
+            raise RuleViolation(label, "code", f"accident {a.code} is already on the record")
+        aid = uow.insert(s.accidents, {
+            "code": a.code, "accident_date": a.accident_date, "geom": a.point,
+            "type": a.type.value, "device_category": a.device_category.value,
+            "activity_id": _activity_id(uow, a.activity_code, label) if a.activity_code else None,
+            "narrative": a.narrative, "report_id": rid, "synthetic": a.synthetic,
+        }, report_id=rid)
+        for v in a.victims:
+            uow.conn.execute(s.victims.insert().values(
+                accident_id=aid, outcome=v.outcome.value, role=v.role.value, sex=v.sex.value,
+                age=v.age, activity_at_time=v.activity_at_time))
+        return set()
+    assert isinstance(change, Reversal)
+    return _reverse(uow, report, label, change, info_date)
+
+
+def _add_evidence(uow: UnitOfWork, hazard_id: int, report_id: int, items) -> None:
+    for item in items:
+        uow.insert(s.evidence_items, {
+            "hazard_id": hazard_id, "report_id": report_id, "kind": item.kind.value,
+            "type": item.type.value, "description": item.description}, report_id=report_id)
+
+
+def _apply_activity(uow: UnitOfWork, report: dict, label: str, change: ActivityChange) -> int:
+    rid, info_date = report["id"], report["info_date"]
+    hid = _hazard_id(uow, change.hazard_code, label)
+    attrs = dict(change.attributes)
+    values: dict[str, Any] = {k: (v.value if hasattr(v, "value") else v) for k, v in attrs.items()
+                              if k not in ("organisation_code", "team_code")}
+    if "organisation_code" in attrs:
+        values["organisation_id"] = uow.id_of(s.organisations, attrs["organisation_code"])
+    if attrs.get("team_code"):
+        values["team_id"] = uow.id_of(s.teams, attrs["team_code"])
+    row = uow.row(s.activities, code=change.code, for_update=True)
+    if row is None:
+        if "type" not in values:
+            raise ValidationError(label, "type", "a new activity needs its type")
+        values.setdefault("organisation_id", report["organisation_id"])
+        values.setdefault("status", ActivityStatus.PLANNED.value)
+        activity_id = uow.insert(s.activities, {
+            **values, "code": change.code, "hazard_id": hid, "info_date": info_date},
+            report_id=rid)
+    else:
+        activity_id = row["id"]
+        if row["hazard_id"] != hid:
+            raise RuleViolation(label, "hazard_code",
+                                f"activity {change.code} works on another hazard area")
+        if row["info_date"] is None or info_date >= row["info_date"]:
+            uow.update(s.activities, activity_id, {**values, "info_date": info_date},
+                       report_id=rid)
+    frame = uow.settings().frame
+    for outcome in change.outcomes:
+        uow.insert(s.outcome_polygons, {
+            "activity_id": activity_id, "hazard_id": hid, "report_id": rid,
+            "method": outcome.method.value, "geom": outcome.polygon,
+            "area_m2": float(frame.to_metric(outcome.polygon).area), "info_date": info_date,
+        }, report_id=rid)
+    return hid
+
+
+def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_date) -> set[int]:
+    target = uow.row(s.reports, code=change.report_code, for_update=True)
+    if target is None or target["status"] != ReportStatus.APPROVED.value:
+        raise RuleViolation(label, "report_code",
+                            f"report {change.report_code} is not an approved report")
+    if uow.conn.execute(select(s.report_entries.c.id).where(
+            s.report_entries.c.report_id == target["id"],
+            s.report_entries.c.kind == ChangeKind.NEW_HAZARD.value)).first():
+        raise RuleViolation(label, "report_code",
+                            f"report {change.report_code} recorded a new hazard area; a hazard "
+                            "is not un-recorded but cancelled through non-technical survey")
+    touched: set[int] = set()
+    reason = f"reversed by report {report['code']}: {change.reason}"
+    for table in (s.outcome_polygons, s.evidence_items, s.findings, s.accidents):
+        rows = uow.conn.execute(select(table.c.id).where(
+            table.c.report_id == target["id"], table.c.void.is_(False))).all()
+        if not rows and table is s.outcome_polygons:
+            continue
+        for (row_id,) in rows:
+            uow.update(table, row_id, {"void": True}, action="reverse", report_id=report["id"],
+                       reason=reason)
+            row = uow.row(table, id=row_id)
+            if "hazard_id" in row:
+                touched.add(row["hazard_id"])
+            elif row.get("activity_id"):
+                touched.add(uow.row(s.activities, id=row["activity_id"])["hazard_id"])
+    if not touched and not uow.conn.execute(select(s.accidents.c.id).where(
+            s.accidents.c.report_id == target["id"])).first():
+        raise RuleViolation(label, "report_code",
+                            f"report {change.report_code} has nothing left to reverse")
+    return touched
