@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
-from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 
 from demine.domain.vocab import (
     AccidentType,
@@ -28,6 +28,7 @@ from demine.domain.vocab import (
     ItemCondition,
     OrganisationKind,
     ReleaseMethod,
+    RoadClass,
     Sex,
     VictimOutcome,
     VictimRole,
@@ -78,6 +79,17 @@ class Settlement:
     def closure_geometry(self) -> Point | AreaGeometry:
         """Where the settlement's people live: its footprint if drawn, else its point."""
         return self.footprint if self.footprint is not None else self.point
+
+
+@dataclass
+class Road:
+    """A road of the programme area: access for teams and the basemap of the web map."""
+
+    code: str
+    road_class: RoadClass
+    line: LineString | MultiLineString
+    name: str = ""
+    synthetic: bool = False
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,12 @@ class Blockage(StrEnum):
     WATER = "water"
 
 
+class RoadClass(StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    TRACK = "track"
+
+
 class HazardStatus(StrEnum):
     """IMAS 07.11 land status as the map draws it."""
 

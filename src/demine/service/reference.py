@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from demine.domain.entities import Organisation, Settlement, Team
+from shapely.geometry import LineString, MultiLineString
+
+from demine.domain.entities import Organisation, Road, Settlement, Team
 from demine.domain.errors import ValidationError
-from demine.domain.vocab import AssetType, OrganisationKind, parse_enum
-from demine.geo.checks import check_code, check_point, check_polygon
+from demine.domain.vocab import AssetType, OrganisationKind, RoadClass, parse_enum
+from demine.geo.checks import check_code, check_point, check_polygon, parse_geometry
 from demine.geo.crs import MetricFrame
 from demine.service import status
 from demine.store import schema as s
@@ -53,6 +55,20 @@ def add_team(uow: UnitOfWork, team: Team) -> int:
         "asset_type": AssetType(team.asset_type).value, "headcount": team.headcount,
         "productivity_m2_day": team.productivity_m2_day, "working_width_m": team.working_width_m,
         "available": team.available, "synthetic": team.synthetic})
+
+
+def add_road(uow: UnitOfWork, road: Road) -> int:
+    label = f"road {road.code!r}"
+    check_code(road.code, record=label)
+    _refuse_duplicate(uow, s.roads, road.code, "road")
+    line = parse_geometry(road.line, record=label, field="geometry")
+    if not isinstance(line, LineString | MultiLineString) or line.is_empty or not line.is_valid:
+        raise ValidationError(label, "geometry", f"expected a valid line, got {line.geom_type}")
+    new_id = uow.insert(s.roads, {"code": road.code, "name": road.name,
+                                  "road_class": RoadClass(road.road_class).value,
+                                  "geom": line, "synthetic": road.synthetic})
+    uow.spatial.index(uow.conn, "roads", "geom", [(new_id, line)])
+    return new_id
 
 
 def _settlement_geometry(uow: UnitOfWork, label: str, point, footprint) -> dict[str, Any]:

@@ -33,7 +33,7 @@ ENTITY_OF_TABLE = {
     "organisations": "organisation", "teams": "team", "settlements": "settlement",
     "hazard_areas": "hazard_area", "activities": "activity", "reports": "report",
     "accidents": "accident", "outcome_polygons": "outcome_polygon", "findings": "finding",
-    "evidence_items": "evidence_item", "settings": "setting",
+    "evidence_items": "evidence_item", "settings": "setting", "roads": "road",
 }
 #: Metric copies of geometries are derived; the audit keeps the WGS84 shape only.
 _DERIVED_COLUMNS = frozenset({"closure_m", "remaining_m", "created_at", "updated_at"})

@@ -128,6 +128,16 @@ settlements = Table(
     *_audit_columns(),
 )
 
+roads = Table(
+    "roads", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("road_class", String(16), nullable=False),
+    Column("geom", Geom(), nullable=False),
+    *_audit_columns(),
+)
+
 reports = Table(
     "reports", metadata,
     Column("id", Integer, primary_key=True),
@@ -299,4 +309,5 @@ SPATIAL_INDEXES: dict[str, tuple[str, ...]] = {
     "outcome_polygons": ("geom",),
     "findings": ("geom",),
     "accidents": ("geom",),
+    "roads": ("geom",),
 }
