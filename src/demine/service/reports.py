@@ -123,6 +123,8 @@ def approve(repo: Repository, code: str, approver: str,
                              {"status": ReportStatus.APPROVED.value, "decided_at": uow.now,
                               "decided_by": approver, "approval_seq": seq},
                              "approve", expected_version)
+        uow.reason = (f"report {code} of {report['info_date']} by {report['author']} "
+                      f"approved by {approver}")
         return _apply(uow, report)
 
 
