@@ -99,7 +99,13 @@ class Repository:
     @classmethod
     def open(cls, db: str | None = None, *, create: bool = True) -> Repository:
         """Open (and create or upgrade, unless told not to) the database ``db`` names."""
-        repo = cls(resolve_db_url(db))
+        url = resolve_db_url(db)
+        if not create and url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.exists():
+                raise DemineError(f"database {path}: does not exist; run `demine init` to "
+                                  "create it, or `demine demo` for the demo district")
+        repo = cls(url)
         if create:
             migrate.upgrade(repo.engine)
         elif migrate.current_revision(repo.engine) != migrate.head_revision():

@@ -1,0 +1,359 @@
+"""Bulk loading of reference settlements and hazard areas (national imports).
+
+The one-by-one doors (:func:`demine.service.reference.add_settlement`, the new-hazard
+entry of an approved report) check, project, insert, index and audit one record at a
+time: right for a form, hours for a national data set. The functions here store the
+same rows, the same spatial index entries and the same audit rows, but check the
+geometries with vectorised shapely calls, project the whole batch in one call and write
+with ``executemany``.
+
+Checking is the same as the one-by-one doors: a vectorised screen finds the records that
+might fail, and those (normally none) are run through the very checks of
+:mod:`demine.geo.checks`, so a bad record is refused with the same message, naming its
+code and field. Everything happens inside the caller's unit of work: a refused record
+leaves nothing of the batch behind.
+
+Settlement status is *not* derived here: load everything, then call
+:func:`demine.service.status.refresh` once.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Table, insert, select
+
+from demine.domain.entities import HazardArea, Settlement
+from demine.domain.errors import ValidationError
+from demine.domain.vocab import (
+    Blockage,
+    EOCategory,
+    EvidenceKind,
+    EvidenceType,
+    HazardClass,
+    parse_enum,
+)
+from demine.geo.checks import MAX_VERTEX_SPACING_M, check_code, check_point, check_polygon
+from demine.service.reference import ensure_metric_frame
+from demine.store import schema as s
+from demine.store.repository import ENTITY_OF_TABLE, UnitOfWork, row_snapshot
+
+_GEOD = Geod(ellps="WGS84")
+#: Codes per ``IN (...)`` query: well under SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 5_000
+_POINT, _POLYGON, _MULTIPOLYGON = 0, 3, 6
+
+
+# --- vectorised geometry screens ------------------------------------------------------
+
+def _object_array(values: Iterable[Any]) -> np.ndarray:
+    values = list(values)
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def _is_geometry(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((isinstance(v, BaseGeometry) for v in values), dtype=bool,
+                       count=len(values))
+
+
+def _bad_lonlat(geoms: np.ndarray) -> np.ndarray:
+    """Geometries with a coordinate that is not finite or outside lon/lat range."""
+    bad = np.zeros(len(geoms), dtype=bool)
+    if not len(geoms):
+        return bad
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    wrong = ~np.isfinite(coords).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        wrong |= (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+    bad[index[wrong]] = True
+    return bad
+
+
+def _bad_rings(geoms: np.ndarray, max_spacing_m: float) -> np.ndarray:
+    """Polygons with a ring of fewer than 3 distinct vertices or too long an edge.
+
+    Conservative: it may flag a polygon that the exact check passes (never the reverse),
+    because flagged polygons are checked again one by one.
+    """
+    bad = np.zeros(len(geoms), dtype=bool)
+    if not len(geoms):
+        return bad
+    parts, part_geom = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_geom = part_geom[ring_part]
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    # Fewer than 3 distinct vertices (rounded to 1e-9 degrees, as check_polygon does).
+    rounded = np.round(coords, 9)
+    order = np.lexsort((rounded[:, 1], rounded[:, 0], coord_ring))
+    r, xy = coord_ring[order], rounded[order]
+    new = np.ones(len(r), dtype=bool)
+    new[1:] = (r[1:] != r[:-1]) | (xy[1:] != xy[:-1]).any(axis=1)
+    distinct = np.bincount(r[new], minlength=len(rings))
+    bad[ring_geom[distinct < 3]] = True
+    # Consecutive vertices further apart than max_spacing_m (geodesic, like the check).
+    if len(coords) > 1:
+        lengths = np.asarray(_GEOD.line_lengths(coords[:, 0], coords[:, 1]))
+        same_ring = coord_ring[1:] == coord_ring[:-1]
+        too_long = same_ring & ~(lengths <= max_spacing_m)
+        bad[ring_geom[coord_ring[1:][too_long]]] = True
+    return bad
+
+
+def _screen_polygons(values: np.ndarray, max_spacing_m: float = MAX_VERTEX_SPACING_M
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(2-D geometries, suspects): suspects must go through check_polygon one by one."""
+    suspect = ~_is_geometry(values)
+    geoms = np.where(suspect, None, values)
+    types = shapely.get_type_id(geoms)
+    suspect |= ~np.isin(types, (_POLYGON, _MULTIPOLYGON))
+    suspect |= shapely.is_empty(geoms)
+    ok = ~suspect
+    z = ok & shapely.has_z(geoms)
+    if z.any():
+        geoms[z] = shapely.force_2d(geoms[z])
+    idx = np.flatnonzero(ok)
+    sub = geoms[idx]
+    bad = _bad_lonlat(sub)
+    bad[~bad] = _bad_rings(sub[~bad], max_spacing_m)
+    bad[~bad] = ~shapely.is_valid(sub[~bad])
+    suspect[idx[bad]] = True
+    return geoms, suspect
+
+
+def _screen_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2-D points, suspects): suspects must go through check_point one by one."""
+    suspect = ~_is_geometry(values)
+    geoms = np.where(suspect, None, values)
+    suspect |= shapely.get_type_id(geoms) != _POINT
+    suspect |= shapely.is_empty(geoms)
+    ok = ~suspect
+    z = ok & shapely.has_z(geoms)
+    if z.any():
+        geoms[z] = shapely.force_2d(geoms[z])
+    idx = np.flatnonzero(ok)
+    suspect[idx[_bad_lonlat(geoms[idx])]] = True
+    return geoms, suspect
+
+
+# --- store helpers ----------------------------------------------------------------------
+
+def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _refuse_duplicates(uow: UnitOfWork, table: Table, codes: Sequence[str],
+                       labels: Sequence[str]) -> None:
+    counts = Counter(codes)
+    for code, label in zip(codes, labels, strict=True):
+        if counts[code] > 1:
+            raise ValidationError(label, "code",
+                                  f"appears {counts[code]} times in this batch; codes are unique")
+    stored: set[str] = set()
+    for chunk in _chunks(list(codes)):
+        stored.update(c for (c,) in uow.conn.execute(
+            select(table.c.code).where(table.c.code.in_(chunk))))
+    if stored:
+        for code, label in zip(codes, labels, strict=True):
+            if code in stored:
+                raise ValidationError(label, "code", "a record with this code already exists")
+
+
+def _ids_by_code(uow: UnitOfWork, table: Table, codes: Sequence[str]) -> list[int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(codes)):
+        found.update((c, int(i)) for i, c in uow.conn.execute(
+            select(table.c.id, table.c.code).where(table.c.code.in_(chunk))))
+    return [found[c] for c in codes]
+
+
+def _wkt_or_none(geoms: np.ndarray) -> list[str | None]:
+    """The audit's WKT of many geometries at once (as row_snapshot writes one)."""
+    return shapely.to_wkt(geoms, rounding_precision=8, trim=True).tolist()
+
+
+def _audit_many(uow: UnitOfWork, table: Table, rows: Sequence[dict[str, Any]],
+                report_id: int | None = None) -> None:
+    """One 'create' audit row per inserted row (``rows`` carry their id), executemany."""
+    if not rows:
+        return
+    entity = ENTITY_OF_TABLE.get(table.name, table.name)
+    uow.conn.execute(insert(s.audit_log), [{
+        "entity": entity, "entity_id": row["id"], "entity_code": row.get("code"),
+        "version": row.get("version", 1), "author": uow.author, "at": uow.now,
+        "action": "create", "reason": uow.reason, "report_id": report_id,
+        "before": None, "after": row_snapshot(row),
+    } for row in rows])
+
+
+def _record_columns(uow: UnitOfWork, synthetic: bool) -> dict[str, Any]:
+    return {"version": 1, "created_at": uow.now, "updated_at": uow.now,
+            "synthetic": bool(synthetic)}
+
+
+def _metric(uow: UnitOfWork, geoms: np.ndarray) -> np.ndarray:
+    """Metric copies of WGS84 geometries, carrying the project's SRID (see uow.metric)."""
+    frame = uow.settings().frame
+    return shapely.set_srid(frame.to_metric(geoms), frame.epsg)
+
+
+def _population(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationError(label, "population", f"{value!r} is not a whole number >= 0")
+    if value < 0:
+        raise ValidationError(label, "population", f"{value} is negative")
+    return int(value)
+
+
+# --- settlements ------------------------------------------------------------------------
+
+def load_settlements(uow: UnitOfWork, settlements: Sequence[Settlement]) -> list[int]:
+    """Store many new settlements as :func:`reference.add_settlement` would; their ids.
+
+    Status is left ``open`` and no blockers are written: call
+    :func:`demine.service.status.refresh` once after loading.
+    """
+    n = len(settlements)
+    if n == 0:
+        return []
+    labels = [f"settlement {x.code!r}" for x in settlements]
+    points, point_suspect = _screen_points(_object_array(x.point for x in settlements))
+    has_fp = np.fromiter((x.footprint is not None for x in settlements), dtype=bool, count=n)
+    footprints = np.full(n, None, dtype=object)
+    fp_suspect = np.zeros(n, dtype=bool)
+    if has_fp.any():
+        fp_idx = np.flatnonzero(has_fp)
+        fp, bad = _screen_polygons(_object_array(settlements[i].footprint for i in fp_idx))
+        footprints[fp_idx], fp_suspect[fp_idx] = fp, bad
+    populations = []
+    for i, (x, label) in enumerate(zip(settlements, labels, strict=True)):
+        check_code(x.code, record=label)
+        populations.append(_population(x.population, label))
+        if point_suspect[i]:
+            points[i] = check_point(x.point, record=label, field="point")
+        if fp_suspect[i]:
+            footprints[i] = check_polygon(x.footprint, record=label, field="footprint")
+    codes = [x.code for x in settlements]
+    _refuse_duplicates(uow, s.settlements, codes, labels)
+
+    ensure_metric_frame(uow, float(np.mean(shapely.get_x(points))),
+                        float(np.mean(shapely.get_y(points))))
+    closure = _metric(uow, np.where(has_fp, footprints, points))
+    rows = [{
+        "code": x.code, "name": x.name, "admin_area": x.admin_area,
+        "population": populations[i], "geom": points[i], "footprint": footprints[i],
+        "closure_m": closure[i], "status": "open", **_record_columns(uow, x.synthetic),
+    } for i, x in enumerate(settlements)]
+    uow.conn.execute(insert(s.settlements), rows)
+    ids = _ids_by_code(uow, s.settlements, codes)
+    uow.spatial.index(uow.conn, "settlements", "closure_m", zip(ids, closure, strict=True))
+    uow.spatial.index(uow.conn, "settlements", "geom", zip(ids, points, strict=True))
+
+    point_wkt = _wkt_or_none(points)
+    fp_wkt = _wkt_or_none(footprints)
+    for row, new_id, pw, fw in zip(rows, ids, point_wkt, fp_wkt, strict=True):
+        row.update(id=new_id, geom=pw, footprint=fw)
+    _audit_many(uow, s.settlements, rows)
+    return ids
+
+
+# --- hazard areas -----------------------------------------------------------------------
+
+def load_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
+                 report_id: int | None = None) -> list[int]:
+    """Store many new hazard areas as an approved new-hazard entry would; their ids.
+
+    Each hazard is recorded as reported: open, its whole polygon remaining, its
+    declared classification, no EO confirmed yet; its evidence items are stored too.
+    ``report_id`` (optional) names the report the hazards came with. The
+    ``status``/area fields of the given HazardArea objects are ignored, as on the
+    one-by-one path: a hazard's status is only ever refolded from approved outcomes.
+    Settlement status is not refreshed: call :func:`demine.service.status.refresh`.
+    """
+    n = len(hazards)
+    if n == 0:
+        return []
+    labels = [f"hazard area {h.code!r}" for h in hazards]
+    polygons, suspect = _screen_polygons(_object_array(h.polygon for h in hazards))
+    parsed = []
+    for i, (h, label) in enumerate(zip(hazards, labels, strict=True)):
+        check_code(h.code, record=label)
+        if not isinstance(h.name, str):
+            raise ValidationError(label, "name", f"expected text, got {h.name!r}")
+        classification = parse_enum(HazardClass, h.classification, record=label,
+                                    field="classification").value
+        eo = [parse_enum(EOCategory, e, record=label, field="eo_suspected").value
+              for e in h.eo_suspected]
+        blockages = [parse_enum(Blockage, b, record=label, field="blockages").value
+                     for b in h.blockages]
+        evidence = [(parse_enum(EvidenceKind, e.kind, record=label, field="evidence").value,
+                     parse_enum(EvidenceType, e.type, record=label, field="evidence").value,
+                     e.description) for e in h.evidence]
+        if suspect[i]:
+            polygons[i] = check_polygon(h.polygon, record=label, field="geometry")
+        parsed.append((classification, eo, blockages, evidence))
+    codes = [h.code for h in hazards]
+    _refuse_duplicates(uow, s.hazard_areas, codes, labels)
+
+    centres = shapely.centroid(polygons)
+    ensure_metric_frame(uow, float(np.mean(shapely.get_x(centres))),
+                        float(np.mean(shapely.get_y(centres))))
+    metric = _metric(uow, polygons)
+    areas = shapely.area(metric).tolist()
+    rows = []
+    for i, h in enumerate(hazards):
+        classification, eo, blockages, _ = parsed[i]
+        rows.append({
+            "code": h.code, "name": h.name, "classification": classification,
+            "declared_classification": classification, "eo_suspected": eo,
+            "eo_confirmed": [], "blockages": blockages,
+            "geom": polygons[i], "remaining": polygons[i], "remaining_m": metric[i],
+            "original_m2": areas[i], "cancelled_m2": 0.0, "reduced_m2": 0.0,
+            "cleared_m2": 0.0, "remaining_m2": areas[i], "status": "open",
+            "report_id": report_id, **_record_columns(uow, h.synthetic),
+        })
+    uow.conn.execute(insert(s.hazard_areas), rows)
+    ids = _ids_by_code(uow, s.hazard_areas, codes)
+    uow.spatial.index(uow.conn, "hazard_areas", "geom", zip(ids, polygons, strict=True))
+    uow.spatial.index(uow.conn, "hazard_areas", "remaining_m", zip(ids, metric, strict=True))
+
+    wkt = _wkt_or_none(polygons)
+    for row, new_id, w in zip(rows, ids, wkt, strict=True):
+        row.update(id=new_id, geom=w, remaining=w)
+    _audit_many(uow, s.hazard_areas, rows, report_id)
+    _load_evidence(uow, ids, [p[3] for p in parsed], report_id)
+    return ids
+
+
+def _load_evidence(uow: UnitOfWork, hazard_ids: Sequence[int],
+                   evidence: Sequence[list[tuple[str, str, str]]],
+                   report_id: int | None) -> None:
+    """Evidence items of new hazards, with their audit rows (as reports._add_evidence)."""
+    rows = [{"hazard_id": hid, "report_id": report_id, "kind": kind, "type": type_,
+             "description": description}
+            for hid, items in zip(hazard_ids, evidence, strict=True)
+            for kind, type_, description in items]
+    if not rows:
+        return
+    uow.conn.execute(insert(s.evidence_items), rows)
+    # The hazards are new, so every evidence row of theirs is one just written; in id
+    # order per hazard they are in the order given.
+    with_items = sorted({r["hazard_id"] for r in rows})
+    stored: dict[int, list[dict[str, Any]]] = {}
+    for chunk in _chunks(with_items):
+        for row in uow.conn.execute(
+                select(s.evidence_items).where(s.evidence_items.c.hazard_id.in_(chunk))
+                .order_by(s.evidence_items.c.id)).mappings():
+            stored.setdefault(row["hazard_id"], []).append(dict(row))
+    audited = [row for hid in hazard_ids if hid in stored for row in stored.pop(hid)]
+    _audit_many(uow, s.evidence_items, audited, report_id)
