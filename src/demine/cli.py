@@ -119,7 +119,7 @@ def demo(
                 bar.update(tasks[stage], completed=done, total=total)
 
             summary = load_demo(repo, seed=seed, progress=progress)
-        console.print(f"[bold]{summary}[/]" if isinstance(summary, str) else summary)
+        console.print(f"[bold]{summary.message()}[/]")
         console.print("[yellow]SYNTHETIC DATA: a made-up district for demonstration and "
                       "training, not a real contaminated area.[/]")
         _print_status(repo)

@@ -18,6 +18,8 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 WGS84 = "EPSG:4326"
+#: About 11 m along a meridian: short enough that projected chords match to < 1 mm.
+ACCOUNTING_SEGMENT_DEG = 1e-4
 
 
 def utm_crs_for(lon: float, lat: float) -> str:
@@ -65,13 +67,25 @@ class MetricFrame:
         """Project a geometry or an array of geometries from WGS84 to metres."""
         return _apply(self._forward, geom)
 
+    def to_metric_exact(self, geom, max_segment_deg: float = ACCOUNTING_SEGMENT_DEG):
+        """Project with edges densified first: for area accounting, not for search.
+
+        A GeoJSON edge is straight in longitude/latitude, and projects to a slight
+        curve. An outcome drawn with a vertex in the middle of a hazard's edge follows
+        that curve while the hazard's own two-vertex edge cuts its chord, leaving a
+        sliver of "remaining" land (metres wide on a 2 km edge) that would keep a
+        fully cleared hazard open. Densifying both the same way makes their shared
+        edges coincide to well under a square metre.
+        """
+        return _apply(self._forward, shapely.segmentize(geom, max_segment_deg))
+
     def to_wgs84(self, geom):
         return _apply(self._inverse, geom)
 
     def area_m2(self, geom: BaseGeometry | None) -> float:
         if geom is None or geom.is_empty:
             return 0.0
-        return float(self.to_metric(geom).area)
+        return float(self.to_metric_exact(geom).area)
 
 
 def _apply(transformer: Transformer, geom):

@@ -40,7 +40,7 @@ class HazardChange:
 def hazard_values(uow: UnitOfWork, hazard) -> dict:
     """Column values of a newly recorded hazard, before any outcome is folded in."""
     metric = uow.metric(hazard.polygon)
-    area = float(metric.area)
+    area = uow.settings().frame.area_m2(hazard.polygon)
     return {
         "code": hazard.code, "name": hazard.name,
         "classification": hazard.classification.value,
@@ -69,10 +69,10 @@ def rebuild_hazard(uow: UnitOfWork, hazard_id: int, report_id: int | None = None
                   s.outcome_polygons.c.id)
     ).all()
     outcomes = [
-        (ReleaseMethod(m), frame.to_metric(g), f"report {code or '?'} outcome {oid}")
+        (ReleaseMethod(m), frame.to_metric_exact(g), f"report {code or '?'} outcome {oid}")
         for m, g, oid, code in outcome_rows
     ]
-    accounting = landrelease.account(frame.to_metric(hazard["geom"]), outcomes,
+    accounting = landrelease.account(frame.to_metric_exact(hazard["geom"]), outcomes,
                                      settings.rules, hazard_code=hazard["code"])
     evidence = [
         EvidenceItem(EvidenceKind(k), EvidenceType(t))

@@ -56,7 +56,7 @@ def _label(report_code: str, seq: int) -> str:
 
 def create_draft(repo: Repository, *, author: str, organisation_code: str, info_date: date,
                  entries: Sequence[Entry | tuple[str, dict]], summary: str = "",
-                 code: str | None = None) -> str:
+                 code: str | None = None, synthetic: bool = False) -> str:
     """Store a draft after checking every entry; returns the report's code."""
     if not isinstance(info_date, date):
         raise ValidationError("report", "info_date", f"{info_date!r} is not a date")
@@ -75,7 +75,8 @@ def create_draft(repo: Repository, *, author: str, organisation_code: str, info_
             raise ValidationError(f"report {code}", "entries", "a report needs at least one entry")
         report_id = uow.insert(s.reports, {
             "code": code, "status": ReportStatus.DRAFT.value, "info_date": info_date,
-            "author": author, "organisation_id": org_id, "summary": summary})
+            "author": author, "organisation_id": org_id, "summary": summary,
+            "synthetic": synthetic})
         for seq, (kind, payload, change) in enumerate(parsed, start=1):
             codes = hazard_codes_touched(change)
             uow.conn.execute(s.report_entries.insert().values(
@@ -118,6 +119,7 @@ def approve(repo: Repository, code: str, approver: str,
             expected_version: int | None = None) -> ApprovalResult:
     """Apply a submitted report to the official record, all of it or none of it."""
     with repo.unit(approver, f"report {code} approved") as uow:
+        uow.serialise("approval")
         seq = (uow.conn.execute(select(func.max(s.reports.c.approval_seq))).scalar() or 0) + 1
         report = _transition(uow, code, ReportStatus.SUBMITTED,
                              {"status": ReportStatus.APPROVED.value, "decided_at": uow.now,
@@ -257,7 +259,7 @@ def _apply_activity(uow: UnitOfWork, report: dict, label: str, change: ActivityC
         uow.insert(s.outcome_polygons, {
             "activity_id": activity_id, "hazard_id": hid, "report_id": rid,
             "method": outcome.method.value, "geom": outcome.polygon,
-            "area_m2": float(frame.to_metric(outcome.polygon).area), "info_date": info_date,
+            "area_m2": frame.area_m2(outcome.polygon), "info_date": info_date,
         }, report_id=rid)
     return hid
 

@@ -170,6 +170,17 @@ class UnitOfWork:
     def spatial(self) -> SpatialBackend:
         return self.repo.spatial
 
+    def serialise(self, topic: str) -> None:
+        """Hold a transaction-long lock so that writers on ``topic`` run one at a time.
+
+        Approvals refold hazards and then derive settlement status from *all* hazards;
+        two approvals interleaved on PostgreSQL could each miss the other's hazards.
+        SQLite already runs one writer at a time (BEGIN IMMEDIATE).
+        """
+        if self.repo.dialect == "postgresql":
+            self.conn.execute(select(func.pg_advisory_xact_lock(
+                func.hashtext(f"demine:{topic}"))))
+
     # settings -----------------------------------------------------------
     def settings(self) -> ProjectSettings:
         if self._settings is None:
