@@ -7,6 +7,7 @@ is refused at the door, naming the report entry and the field.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -171,6 +172,8 @@ class _Entry:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError(self.label, key, f"expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValidationError(self.label, key, f"{value!r} is not a finite number")
         if integer and int(value) != value:
             raise ValidationError(self.label, key, f"expected a whole number, got {value!r}")
         if minimum is not None and value < minimum:
@@ -225,8 +228,8 @@ def _activity(e: _Entry) -> ActivityChange:
             "clearance_depth_mm", integer=True, maximum=5000)
     if e.has("suspension_reason"):
         attributes["suspension_reason"] = e.text("suspension_reason")
-    if attributes.get("status") is ActivityStatus.SUSPENDED and not attributes.get(
-            "suspension_reason"):
+    if attributes.get("status") is ActivityStatus.SUSPENDED and not (
+            attributes.get("suspension_reason") or "").strip():
         raise ValidationError(e.label, "suspension_reason", "a suspended activity needs a reason")
     for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
         if attributes.get(start) and attributes.get(end) and attributes[end] < attributes[start]:
