@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from demine.domain import landrelease
 from demine.domain.entities import EvidenceItem
+from demine.domain.errors import RuleViolation
 from demine.domain.vocab import (
     ActivityStatus,
     EOCategory,
@@ -53,6 +54,23 @@ def hazard_values(uow: UnitOfWork, hazard) -> dict:
     }
 
 
+def _blame_current_report(uow: UnitOfWork, exc: RuleViolation,
+                          report_id: int | None) -> RuleViolation:
+    """Name the report being approved, even when the fold trips on an earlier outcome.
+
+    Outcomes fold in date-of-information order, so a late report of older work is
+    folded *before* newer, already approved work; the conflict is still the late
+    report's to fix.
+    """
+    if report_id is None:
+        return exc
+    code = uow.row(s.reports, id=report_id)["code"]
+    if f"report {code} " in exc.record:
+        return exc
+    return RuleViolation(f"report {code} outcome", exc.field,
+                         f"conflicts with {exc.record}: {exc.problem}")
+
+
 def rebuild_hazard(uow: UnitOfWork, hazard_id: int, report_id: int | None = None) -> HazardChange:
     """Refold one hazard and store the result (raises RuleViolation on a bad outcome)."""
     settings = uow.settings()
@@ -72,8 +90,11 @@ def rebuild_hazard(uow: UnitOfWork, hazard_id: int, report_id: int | None = None
         (ReleaseMethod(m), frame.to_metric_exact(g), f"report {code or '?'} outcome {oid}")
         for m, g, oid, code in outcome_rows
     ]
-    accounting = landrelease.account(frame.to_metric_exact(hazard["geom"]), outcomes,
-                                     settings.rules, hazard_code=hazard["code"])
+    try:
+        accounting = landrelease.account(frame.to_metric_exact(hazard["geom"]), outcomes,
+                                         settings.rules, hazard_code=hazard["code"])
+    except RuleViolation as exc:
+        raise _blame_current_report(uow, exc, report_id) from exc
     evidence = [
         EvidenceItem(EvidenceKind(k), EvidenceType(t))
         for k, t in c.execute(

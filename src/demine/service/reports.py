@@ -29,6 +29,7 @@ from demine.domain.changes import (
 )
 from demine.domain.errors import RuleViolation, ValidationError, WorkflowError
 from demine.domain.vocab import ActivityStatus, ChangeKind, ReportStatus, parse_enum
+from demine.geo.checks import check_code
 from demine.service import status
 from demine.service.hazards import HazardChange, hazard_values, rebuild_hazard
 from demine.service.reference import ensure_metric_frame
@@ -63,7 +64,8 @@ def create_draft(repo: Repository, *, author: str, organisation_code: str, info_
     parsed: list[tuple[ChangeKind, dict, Change]] = []
     with repo.unit(author, "report drafted") as uow:
         org_id = uow.id_of(s.organisations, organisation_code)
-        code = code or uow.next_code(s.reports, "RPT")
+        code = check_code(code, record=f"report {code!r}") if code is not None \
+            else uow.next_code(s.reports, "RPT")
         if uow.row(s.reports, code=code) is not None:
             raise ValidationError(f"report {code}", "code", "a report with this code exists")
         for seq, entry in enumerate(entries, start=1):
