@@ -84,6 +84,7 @@ def add_settlement(uow: UnitOfWork, settlement: Settlement, *, refresh: bool = T
     label = f"settlement {settlement.code!r}"
     check_code(settlement.code, record=label)
     _refuse_duplicate(uow, s.settlements, settlement.code, "settlement")
+    uow.serialise("approval")  # status is derived from all hazards: see UnitOfWork.serialise
     if settlement.population < 0:
         raise ValidationError(label, "population", f"{settlement.population} is negative")
     values = {
@@ -109,6 +110,7 @@ def update_settlement(uow: UnitOfWork, code: str, expected_version: int,
     unknown = set(changes) - _SETTLEMENT_FIELDS
     if unknown:
         raise ValidationError(label, sorted(unknown)[0], "cannot be edited here")
+    uow.serialise("approval")
     row = uow.require(s.settlements, code, for_update=True)
     values: dict[str, Any] = {k: v for k, v in changes.items() if k in ("name", "admin_area")}
     if "population" in changes:
