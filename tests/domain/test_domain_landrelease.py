@@ -145,7 +145,8 @@ def test_accounting_identity_and_areas_in_metres(case):
         if pieces else Polygon()
     expected_poly = frame.to_metric(hazard).difference(released_metric)
     assert acc.remaining_metric is not None
-    assert acc.remaining_metric.symmetric_difference(expected_poly).area < 0.5  # within the 1 m² of the spec: slivers under 4 mm wide are dropped (landrelease.SLIVER_M)
+    # within the 1 m² of the spec: slivers under 4 mm wide are dropped (landrelease.SLIVER_M)
+    assert acc.remaining_metric.symmetric_difference(expected_poly).area < 0.5
     assert acc.remaining_metric.area == pytest.approx(acc.remaining_m2)
 
     # released exactly when less than 1 m² remains
@@ -168,7 +169,8 @@ def test_effective_pieces_partition_the_hazard(case):
         for j in range(i + 1, len(geoms)):
             assert geoms[i].intersection(geoms[j]).area < 1e-3
     union = shapely.union_all([*geoms, acc.remaining_metric])
-    assert union.symmetric_difference(frame.to_metric(hazard)).area < 0.5  # within the 1 m² of the spec; see SLIVER_M
+    # within the 1 m² of the spec; see landrelease.SLIVER_M
+    assert union.symmetric_difference(frame.to_metric(hazard)).area < 0.5
 
 
 # --- analytic cases on the metric plane ------------------------------------------

@@ -16,7 +16,7 @@ from demine_world import World
 from pyproj import Geod
 from shapely.geometry import Point, box, mapping
 
-from demine.domain.errors import RuleViolation
+from demine.domain.errors import RuleViolation, ValidationError
 from demine.store import schema as s
 
 GEOD = Geod(ellps="WGS84")
@@ -368,3 +368,34 @@ def test_reversals_that_cannot_be_applied_are_refused(placed: World):
     again = w.submitted(D4, [("reversal", {"report_code": release, "reason": "again"})])
     err = refused_atomically(w, again)
     assert err.field == "report_code"
+
+
+def test_an_accident_report_is_reversed_once(placed: World):
+    w = placed
+    w.file(D1, [w.hazard_entry("HA-1", HAZARD)])
+    accident = w.file(D2, [("accident", {
+        "code": "ACC-1", "accident_date": "2026-02-01", "type": "mine_erw",
+        "device_category": "at_mine", "geometry": mapping(w.wgs(Point(50.0, 50.0))),
+        "victims": [{"outcome": "injured", "role": "civilian"}]})]).report_code
+    w.file(D3, [("reversal", {"report_code": accident, "reason": "reported twice"})])
+    with w.repo.engine.connect() as conn:
+        assert conn.execute(s.accidents.select().with_only_columns(
+            s.accidents.c.void)).scalars().all() == [True]
+    again = w.submitted(D4, [("reversal", {"report_code": accident, "reason": "again"})])
+    err = refused_atomically(w, again)
+    assert err.field == "report_code" and accident in err.problem
+
+
+def test_unknown_team_is_refused_naming_the_report_entry(placed: World):
+    w = placed
+    w.file(D1, [w.hazard_entry("HA-1", HAZARD)])
+    code = w.submitted(D2, [w.activity_entry("ACT-1", "HA-1", type="clearance",
+                                             team_code="TEAM-404")])
+    before = w.snapshot()
+    with pytest.raises(ValidationError) as info:  # RuleViolation is a ValidationError
+        w.approve(code)
+    assert info.value.record == f"report {code} entry 1"
+    assert info.value.field == "team_code"
+    assert "TEAM-404" in info.value.problem
+    assert w.report(code)["status"] == "submitted"
+    assert w.snapshot() == before

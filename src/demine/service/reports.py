@@ -235,10 +235,14 @@ def _apply_activity(uow: UnitOfWork, report: dict, label: str, change: ActivityC
     attrs = dict(change.attributes)
     values: dict[str, Any] = {k: (v.value if hasattr(v, "value") else v) for k, v in attrs.items()
                               if k not in ("organisation_code", "team_code")}
-    if "organisation_code" in attrs:
-        values["organisation_id"] = uow.id_of(s.organisations, attrs["organisation_code"])
-    if attrs.get("team_code"):
-        values["team_id"] = uow.id_of(s.teams, attrs["team_code"])
+    for key, table, column, entity in (
+            ("organisation_code", s.organisations, "organisation_id", "organisation"),
+            ("team_code", s.teams, "team_id", "team")):
+        if attrs.get(key):
+            found = uow.row(table, code=attrs[key])
+            if found is None:
+                raise RuleViolation(label, key, f"{entity} {attrs[key]} is not on the record")
+            values[column] = found["id"]
     row = uow.row(s.activities, code=change.code, for_update=True)
     if row is None:
         if "type" not in values:
@@ -278,12 +282,12 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
                             f"report {change.report_code} recorded a new hazard area; a hazard "
                             "is not un-recorded but cancelled through non-technical survey")
     touched: set[int] = set()
+    voided = 0
     reason = f"reversed by report {report['code']}: {change.reason}"
     for table in (s.outcome_polygons, s.evidence_items, s.findings, s.accidents):
         rows = uow.conn.execute(select(table.c.id).where(
             table.c.report_id == target["id"], table.c.void.is_(False))).all()
-        if not rows and table is s.outcome_polygons:
-            continue
+        voided += len(rows)
         for (row_id,) in rows:
             uow.update(table, row_id, {"void": True}, action="reverse", report_id=report["id"],
                        reason=reason)
@@ -292,8 +296,7 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
                 touched.add(row["hazard_id"])
             elif row.get("activity_id"):
                 touched.add(uow.row(s.activities, id=row["activity_id"])["hazard_id"])
-    if not touched and not uow.conn.execute(select(s.accidents.c.id).where(
-            s.accidents.c.report_id == target["id"])).first():
+    if not voided:
         raise RuleViolation(label, "report_code",
                             f"report {change.report_code} has nothing left to reverse")
     return touched
