@@ -16,9 +16,10 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from demine.domain.entities import EvidenceItem
+from demine.domain.entities import EvidenceItem, Outcome
 from demine.domain.errors import RuleViolation
 from demine.domain.vocab import EvidenceKind, HazardClass, HazardStatus, ReleaseMethod
+from demine.geo.crs import MetricFrame
 
 RELEASED_BELOW_M2 = 1.0
 
@@ -140,3 +141,9 @@ def status(accounting: Accounting, work_started: bool,
     if work_started or accounting.effective:
         return HazardStatus.WORKED_ON
     return HazardStatus.OPEN
+
+
+def outcomes_to_metric(
+    frame: MetricFrame, outcomes: Iterable[tuple[Outcome, str]]
+) -> list[tuple[ReleaseMethod, BaseGeometry, str]]:
+    return [(o.method, frame.to_metric(o.polygon), label) for o, label in outcomes]
