@@ -8,12 +8,19 @@ out database URLs.
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI explores the same examples every run, so a red build is reproducible.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # pytest's default "prepend" import mode already puts tests/ on sys.path for this
 # conftest; do it explicitly so pg_cluster stays importable under other modes.

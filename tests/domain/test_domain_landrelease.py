@@ -170,7 +170,9 @@ def test_effective_pieces_partition_the_hazard(case):
             assert geoms[i].intersection(geoms[j]).area < 1e-3
     union = shapely.union_all([*geoms, acc.remaining_metric])
     # within the 1 m² of the spec; see landrelease.SLIVER_M
-    assert union.symmetric_difference(frame.to_metric(hazard)).area < 0.5
+    # ... and the 1 mm grid costs up to ~1 mm along every edge of a needle-thin hazard
+    allowed = max(0.5, 2e-3 * frame.to_metric(hazard).length)
+    assert union.symmetric_difference(frame.to_metric(hazard)).area < allowed
 
 
 # --- analytic cases on the metric plane ------------------------------------------
