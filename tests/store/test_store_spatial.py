@@ -173,3 +173,69 @@ def test_closures_in_the_store_match_the_pure_domain_result(world: World):
     sid = {v: k for k, v in ids_by_code(w, s.settlements).items()}
     hid = {v: k for k, v in ids_by_code(w, s.hazard_areas).items()}
     assert {(sid[a], hid[b]) for a, b in pairs} == expected
+
+
+def test_pairs_decided_by_boxes_and_by_geometry_agree_with_brute_force(world: World):
+    """Hazards whose boxes are near but whose shapes are not, and the reverse.
+
+    Thin triangles on rings around a village: their boxes reach within the closure
+    distance while the triangle's tip may or may not, so the store must read their
+    geometry; small squares well inside or far outside are settled by boxes alone.
+    """
+    import math
+
+    w = world
+    w.settlement("S-RING", Point(0, 0))
+    w.settlement("S-FOOT", Point(3_000, 0), footprint=box(2_900, -150, 3_150, 120))
+    shapes: dict[str, object] = {}
+    k = 0
+    for cx, cy, reach in ((0.0, 0.0, 0.0), (3_025.0, -15.0, 150.0)):
+        for n in range(24):
+            angle = 2 * math.pi * n / 24 + 0.1
+            r = reach + 431 + 13.7 * ((n * 7) % 11)   # 431-568 m from the centre
+            ux, uy = math.cos(angle), math.sin(angle)
+            tip = (cx + r * ux, cy + r * uy)
+            back = (cx + (r + 120) * ux - 250 * uy, cy + (r + 120) * uy + 250 * ux)
+            side = (cx + (r + 120) * ux + 250 * uy, cy + (r + 120) * uy - 250 * ux)
+            shapes[f"HA-T{k:02d}"] = shapely.Polygon([tip, back, side])
+            k += 1
+    for n, dist in enumerate((120.0, 250.0, 900.0, 1_400.0)):
+        shapes[f"HA-Q{n}"] = box(dist, 40, dist + 10, 50)
+    w.file(date(2026, 1, 5), [w.hazard_entry(c, g) for c, g in shapes.items()])
+
+    frame = w.repo.settings().frame
+    villages = {"S-RING": Point(0, 0), "S-FOOT": box(2_900, -150, 3_150, 120)}
+    expected = set()
+    for sc, sg in villages.items():
+        sm = frame.to_metric(w.wgs(sg))
+        for hc, hg in shapes.items():
+            gap = shapely.distance(sm, frame.to_metric(w.wgs(hg)))
+            assert abs(gap - 500.0) > 0.01, (sc, hc)
+            if gap <= 500.0:
+                expected.add((sc, hc))
+    assert {"HA-Q0", "HA-Q1"} <= {h for _, h in expected}
+    assert not {"HA-Q2", "HA-Q3"} & {h for _, h in expected}
+    ring = {h for s_, h in expected if s_ == "S-RING" and h.startswith("HA-T")}
+    assert 0 < len(ring) < 24     # the rings straddle the threshold
+    with w.repo.unit("im.alice", "full recompute") as uow:
+        status.refresh(uow)
+        pairs = w.repo.spatial.closure_pairs(uow.conn, 500.0)
+    sid = {v: k for k, v in ids_by_code(w, s.settlements).items()}
+    hid = {v: k for k, v in ids_by_code(w, s.hazard_areas).items()}
+    assert {(sid[a], hid[b]) for a, b in pairs} == expected
+    assert {(sc, hc) for sc in villages for hc in w.blockers(sc)} == expected
+
+    if w.repo.spatial.name == "sqlite":  # the boxes settle some pairs, geometry the rest
+        from demine.store.spatial import _CANDIDATE_PAIRS_SQL
+
+        with w.repo.reader() as uow:
+            signed = [h for _, h in uow.conn.connection.driver_connection.execute(
+                _CANDIDATE_PAIRS_SQL, [500.0] * 4 + [250_000.0] * 2)]
+        assert any(h > 0 for h in signed) and any(h < 0 for h in signed)
+        assert len(signed) > len(expected)    # some undecided pairs were refused
+
+    # and for a subset, as the incremental refresh asks
+    with w.repo.reader() as uow:
+        some = w.repo.spatial.closure_pairs(uow.conn, 500.0, [ids_by_code(w, s.settlements)
+                                                              ["S-FOOT"]])
+    assert {(sid[a], hid[b]) for a, b in some} == {p for p in expected if p[0] == "S-FOOT"}

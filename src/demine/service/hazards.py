@@ -21,6 +21,7 @@ from demine.domain.vocab import (
     EvidenceKind,
     EvidenceType,
     HazardClass,
+    HazardStatus,
     ReleaseMethod,
 )
 from demine.store import schema as s
@@ -128,6 +129,10 @@ def rebuild_hazard(uow: UnitOfWork, hazard_id: int, report_id: int | None = None
         "status": status.value,
     }
     uow.update(s.hazard_areas, hazard_id, values, action="rebuild", report_id=report_id)
-    uow.spatial.index(uow.conn, "hazard_areas", "remaining_m", [(hazard_id, values["remaining_m"])])
+    # The remainder's index holds only hazards that can close a settlement (see
+    # SqliteSpatial.closure_pairs): a released hazard's sliver of remainder stays on the
+    # record but leaves the index.
+    closing = None if status is HazardStatus.RELEASED else values["remaining_m"]
+    uow.spatial.index(uow.conn, "hazard_areas", "remaining_m", [(hazard_id, closing)])
     return HazardChange(hazard["code"], hazard["status"], status.value,
                         hazard["remaining_m2"], accounting.remaining_m2)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 
 from demine.store import schema as s
 from demine.store.repository import UnitOfWork
@@ -45,27 +45,40 @@ def settlements_near_hazards(uow: UnitOfWork, hazard_ids: Iterable[int]) -> set[
 
 def refresh(uow: UnitOfWork, settlement_ids: Iterable[int] | None = None,
             report_id: int | None = None) -> StatusChanges:
-    """Recompute status and blockers of some settlements (all when ``None``)."""
+    """Recompute status and blockers of some settlements (all when ``None``).
+
+    The comparison is done on whole sets (pairs before and after, closed before and
+    after) so that only settlements whose blockers or status really change are
+    written: a national refresh that changes nothing writes nothing.
+    """
     d = uow.settings().closure_distance_m
     ids = None if settlement_ids is None else sorted(set(settlement_ids))
-    pairs = uow.spatial.closure_pairs(uow.conn, d, ids)
-    new_blockers: dict[int, set[int]] = defaultdict(set)
-    for sid, hid in pairs:
-        new_blockers[sid].add(hid)
-    query = select(s.settlement_blockers.c.settlement_id, s.settlement_blockers.c.hazard_id)
-    status_query = select(s.settlements.c.id, s.settlements.c.status)
+    new_pairs = set(uow.spatial.closure_pairs(uow.conn, d, ids))
+    blockers = select(s.settlement_blockers.c.settlement_id, s.settlement_blockers.c.hazard_id)
+    closed = select(s.settlements.c.id).where(s.settlements.c.status == "closed")
+    in_scope = select(func.count()).select_from(s.settlements)
     if ids is not None:
-        query = query.where(s.settlement_blockers.c.settlement_id.in_(ids))
-        status_query = status_query.where(s.settlements.c.id.in_(ids))
+        blockers = blockers.where(s.settlement_blockers.c.settlement_id.in_(ids))
+        closed = closed.where(s.settlements.c.id.in_(ids))
+        in_scope = in_scope.where(s.settlements.c.id.in_(ids))
+    old_pairs = set(_fetch(uow, blockers))
+    closed_before = {sid for (sid,) in _fetch(uow, closed)}
+    closed_now = {sid for sid, _ in new_pairs}
+    touched = {sid for sid, _ in old_pairs ^ new_pairs} | (closed_before ^ closed_now)
+
+    changes = StatusChanges(checked=uow.conn.execute(in_scope).scalar_one())
+    if not touched:
+        return changes
     old_blockers: dict[int, set[int]] = defaultdict(set)
-    for sid, hid in uow.conn.execute(query):
-        old_blockers[sid].add(hid)
-    changes = StatusChanges()
-    for sid, old_status in uow.conn.execute(status_query).all():
-        changes.checked += 1
-        old, new = old_blockers.get(sid, set()), new_blockers.get(sid, set())
-        if old == new and old_status == ("closed" if new else "open"):
-            continue
+    new_blockers: dict[int, set[int]] = defaultdict(set)
+    for sid, hid in old_pairs:
+        if sid in touched:
+            old_blockers[sid].add(hid)
+    for sid, hid in new_pairs:
+        if sid in touched:
+            new_blockers[sid].add(hid)
+    for sid in sorted(touched):
+        old, new = old_blockers[sid], new_blockers[sid]
         if old - new:
             uow.conn.execute(delete(s.settlement_blockers).where(
                 s.settlement_blockers.c.settlement_id == sid,
@@ -74,7 +87,7 @@ def refresh(uow: UnitOfWork, settlement_ids: Iterable[int] | None = None,
             uow.conn.execute(insert(s.settlement_blockers), [
                 {"settlement_id": sid, "hazard_id": h} for h in sorted(new - old)])
         status = "closed" if new else "open"
-        if status != old_status:
+        if (sid in closed_before) != bool(new):
             row = uow.row(s.settlements, id=sid)
             assert row is not None
             uow.update(s.settlements, sid, {"status": status}, action="status",
@@ -82,6 +95,19 @@ def refresh(uow: UnitOfWork, settlement_ids: Iterable[int] | None = None,
                        reason=f"derived: {len(new)} unreleased hazard(s) within {d:g} m")
             (changes.closed if status == "closed" else changes.reopened).append(row["code"])
     return changes
+
+
+def _fetch(uow: UnitOfWork, query: Select) -> list[tuple]:
+    """Plain tuples from the driver's cursor: a national refresh reads ~10^5 rows, and
+    building SQLAlchemy rows for them costs more than the query. Only integer and
+    string literals are bound, so rendering them inline is safe."""
+    sql = str(query.compile(uow.conn, compile_kwargs={"literal_binds": True}))
+    cursor = uow.conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def refresh_after_hazards(uow: UnitOfWork, hazard_ids: Iterable[int],

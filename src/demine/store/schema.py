@@ -126,6 +126,7 @@ settlements = Table(
     Column("closure_m", Geom(srid=0), nullable=False),
     Column("status", String(8), nullable=False, default="open"),
     *_audit_columns(),
+    Index("ix_settlements_status", "status"),
 )
 
 roads = Table(

@@ -7,6 +7,7 @@ index. Both work on the same metric columns, so both give the same answer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -14,7 +15,6 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from demine.domain.settlements import closures
 from demine.store.schema import SPATIAL_INDEXES
 
 
@@ -39,16 +39,6 @@ class SpatialBackend:
                       settlement_ids: Sequence[int] | None = None) -> list[tuple[int, int]]:
         """(settlement id, hazard id) for every unreleased hazard near a settlement."""
         raise NotImplementedError
-
-
-def _read_geoms(conn: Connection, sql: str, params: Sequence = ()
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and geometries of an (id, wkb) query, parsed in one vectorised call."""
-    rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return ids, shapely.from_wkb(np.array([r[1] for r in rows], dtype=object))
 
 
 class SqliteSpatial(SpatialBackend):
@@ -79,34 +69,85 @@ class SqliteSpatial(SpatialBackend):
         return [r[0] for r in rows]
 
     def closure_pairs(self, conn, distance_m, settlement_ids=None):
-        if settlement_ids is None:
-            s_ids, s_geoms = _read_geoms(conn, "SELECT id, closure_m FROM settlements")
-            h_ids, h_geoms = _read_geoms(
-                conn, "SELECT id, remaining_m FROM hazard_areas WHERE status != 'released' "
-                "AND remaining_m IS NOT NULL")
-            result = closures(s_geoms, h_geoms, distance_m)
-            return list(zip(s_ids[result.settlement_index].tolist(),
-                            h_ids[result.hazard_index].tolist(), strict=True))
-        pairs: list[tuple[int, int]] = []
-        for sid in settlement_ids:
-            row = conn.exec_driver_sql(
-                "SELECT closure_m FROM settlements WHERE id = ?", (sid,)).fetchone()
-            if row is None:
-                continue
-            geom = shapely.from_wkb(row[0])
-            minx, miny, maxx, maxy = geom.bounds
-            candidates = self.ids_intersecting_bbox(
-                conn, "hazard_areas", "remaining_m",
-                (minx - distance_m, miny - distance_m, maxx + distance_m, maxy + distance_m))
-            if not candidates:
-                continue
-            marks = ",".join("?" * len(candidates))
-            h_ids, h_geoms = _read_geoms(
-                conn, f"SELECT id, remaining_m FROM hazard_areas WHERE id IN ({marks}) "
-                "AND status != 'released' AND remaining_m IS NOT NULL", candidates)
-            near = shapely.dwithin(h_geoms, geom, distance_m) if len(h_ids) else []
-            pairs.extend((sid, int(h)) for h, ok in zip(h_ids, near, strict=True) if ok)
-        return sorted(pairs)
+        """Pairs by an R*Tree join in SQL; geometry is read only where boxes can't decide.
+
+        The join yields every (settlement, hazard) whose boxes come within the distance.
+        Two box bounds then settle most pairs without any geometry: boxes farther apart
+        than the distance can't be within it, and boxes whose farthest corners are within
+        it must be. R*Tree boxes are float32 rounded outward, so both bounds stay on the
+        safe side. Only the undecided pairs read and parse their WKB for the exact test.
+        This relies on the remainder's R*Tree holding exactly the unreleased hazards,
+        which ``rebuild_hazard`` keeps so.
+        """
+        params: list = [distance_m] * 4 + [distance_m * distance_m] * 2
+        where_ids = ""
+        if settlement_ids is not None:
+            if not settlement_ids:
+                return []
+            where_ids = " AND s.id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps([int(i) for i in settlement_ids]))
+        raw = conn.connection.driver_connection
+        rows = raw.execute(_CANDIDATE_PAIRS_SQL + where_ids, params).fetchall()
+        if not rows:
+            return []
+        pairs = np.array(rows, dtype=np.int64)
+        sid, signed_hid = pairs[:, 0], pairs[:, 1]
+        keep = signed_hid > 0
+        undecided = np.flatnonzero(~keep)
+        if len(undecided):
+            u_sid, u_hid = sid[undecided], -signed_hid[undecided]
+            h_ids, h_geoms = _read_by_ids(
+                raw, "SELECT id, remaining_m FROM hazard_areas WHERE status != 'released' "
+                "AND remaining_m IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+                np.unique(u_hid))
+            s_ids, s_geoms = _read_by_ids(
+                raw, "SELECT id, closure_m FROM settlements "
+                "WHERE id IN (SELECT value FROM json_each(?))", np.unique(u_sid))
+            h_at = np.searchsorted(h_ids, u_hid).clip(max=max(len(h_ids) - 1, 0))
+            s_at = np.searchsorted(s_ids, u_sid).clip(max=max(len(s_ids) - 1, 0))
+            found = (h_ids[h_at] == u_hid) if len(h_ids) else np.zeros(len(u_hid), bool)
+            near = np.zeros(len(undecided), dtype=bool)
+            if found.any():
+                near[found] = shapely.dwithin(s_geoms[s_at[found]], h_geoms[h_at[found]],
+                                              distance_m)
+            keep[undecided] = near
+        sid, hid = sid[keep], np.abs(signed_hid[keep])
+        order = np.lexsort((hid, sid))
+        return list(zip(sid[order].tolist(), hid[order].tolist(), strict=True))
+
+
+#: (settlement id, ±hazard id) for boxes within the distance; the hazard id is negative
+#: when the boxes alone can't say whether the geometries are within it. Parameters:
+#: the distance four times, then its square twice.
+_CANDIDATE_PAIRS_SQL = """
+SELECT s.id,
+       CASE WHEN max(h.maxx - s.minx, s.maxx - h.minx) * max(h.maxx - s.minx, s.maxx - h.minx)
+               + max(h.maxy - s.miny, s.maxy - h.miny) * max(h.maxy - s.miny, s.maxy - h.miny)
+                 <= ?6 THEN h.id ELSE -h.id END
+FROM rtree_settlements_closure_m AS s
+JOIN rtree_hazard_areas_remaining_m AS h
+  ON h.maxx >= s.minx - ?1 AND h.minx <= s.maxx + ?2
+ AND h.maxy >= s.miny - ?3 AND h.miny <= s.maxy + ?4
+WHERE max(0, h.minx - s.maxx, s.minx - h.maxx) * max(0, h.minx - s.maxx, s.minx - h.maxx)
+    + max(0, h.miny - s.maxy, s.miny - h.maxy) * max(0, h.miny - s.maxy, s.miny - h.maxy)
+      <= ?5
+"""
+
+#: SQLite's default limit on the length of one JSON argument is far above this; the
+#: chunks keep each statement's working set small.
+_ID_CHUNK = 50_000
+
+
+def _read_by_ids(raw, sql: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ids and parsed geometries of the rows with these ids."""
+    rows = []
+    for k in range(0, len(ids), _ID_CHUNK):
+        rows += raw.execute(sql, (json.dumps(ids[k:k + _ID_CHUNK].tolist()),)).fetchall()
+    got = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    blobs = np.empty(len(rows), dtype=object)
+    blobs[:] = [r[1] for r in rows]
+    order = np.argsort(got, kind="stable")
+    return got[order], shapely.from_wkb(blobs[order])
 
 
 class PostgisSpatial(SpatialBackend):
