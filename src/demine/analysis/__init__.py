@@ -1,0 +1,1 @@
+"""Quality-control sampling and residual-risk figures for released land."""
