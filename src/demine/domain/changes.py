@@ -23,6 +23,7 @@ from demine.domain.entities import (
     Finding,
     HazardArea,
     Outcome,
+    QcInspection,
     Victim,
 )
 from demine.domain.errors import ValidationError
@@ -68,6 +69,7 @@ class ActivityChange:
     hazard_code: str
     attributes: Mapping[str, Any]
     outcomes: tuple[Outcome, ...] = ()
+    qc: QcInspection | None = None
 
 
 @dataclass(frozen=True)
@@ -241,8 +243,44 @@ def _activity(e: _Entry) -> ActivityChange:
     )
     if e.has("synthetic"):
         attributes["synthetic"] = bool(e.payload["synthetic"])
+    qc = None
+    if e.has("qc"):
+        if attributes.get("type", ActivityType.QC_INSPECTION) is not ActivityType.QC_INSPECTION:
+            raise ValidationError(e.label, "qc", "only a qc_inspection activity has QC results")
+        if outcomes:
+            raise ValidationError(e.label, "outcomes",
+                                  "a QC inspection releases no land; its lot is the land the "
+                                  "inspected activity released")
+        qc = _qc(_Entry(e.payload["qc"], f"{e.label} qc"))
     return ActivityChange(code=e.code("code"), hazard_code=e.code("hazard_code"),
-                          attributes=attributes, outcomes=outcomes)
+                          attributes=attributes, outcomes=outcomes, qc=qc)
+
+
+def _qc(e: _Entry) -> QcInspection:
+    lot = e.number("lot_units", minimum=1, integer=True)
+    sample = e.number("sample_units", minimum=1, integer=True)
+    for key, value in (("lot_units", lot), ("sample_units", sample)):
+        if value is None:
+            raise ValidationError(e.label, key, "is required")
+    if sample > lot:
+        raise ValidationError(e.label, "sample_units",
+                              f"{sample} sample units is more than the lot's {lot}")
+    defects = e.number("defects", integer=True)
+    if defects is None:
+        raise ValidationError(e.label, "defects", "is required (0 when nothing was found)")
+    if defects > sample:
+        raise ValidationError(e.label, "defects",
+                              f"{defects} defects in only {sample} sample units")
+    unit = e.number("unit_m2", minimum=None)
+    if unit is None or unit <= 0:
+        raise ValidationError(e.label, "unit_m2", "the area of one sample unit (m²) is required")
+    return QcInspection(
+        inspects=e.code("inspects"),
+        plan=e.text("plan") or "unspecified",
+        lot_units=lot, sample_units=sample, unit_m2=unit,
+        accept_number=e.number("accept_number", integer=True) or 0,
+        defects=defects,
+    )
 
 
 def _finding(e: _Entry) -> NewFinding:

@@ -27,6 +27,7 @@ from demine.domain.vocab import (
     HazardStatus,
     ItemCondition,
     OrganisationKind,
+    QcResult,
     ReleaseMethod,
     RoadClass,
     Sex,
@@ -105,6 +106,32 @@ class Outcome:
 
     method: ReleaseMethod
     polygon: AreaGeometry
+
+
+@dataclass(frozen=True)
+class QcInspection:
+    """A post-clearance inspection of the land one activity released (the lot).
+
+    The lot is cut into ``lot_units`` sample units of ``unit_m2`` each; ``sample_units``
+    of them were searched and ``defects`` held a missed item (or a depth or coverage
+    fault the plan counts). The lot passes while defects stay within the accept number.
+    """
+
+    inspects: str
+    plan: str
+    lot_units: int
+    sample_units: int
+    unit_m2: float
+    accept_number: int
+    defects: int
+
+    @property
+    def result(self) -> QcResult:
+        return QcResult.PASS if self.defects <= self.accept_number else QcResult.FAIL
+
+    @property
+    def inspected_m2(self) -> float:
+        return self.sample_units * self.unit_m2
 
 
 @dataclass

@@ -151,6 +151,13 @@ class ReportStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class QcResult(StrEnum):
+    """Outcome of a post-clearance inspection of one lot (IMAS 09.20)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+
+
 class ChangeKind(StrEnum):
     """What one entry of a report does to the official record."""
 

@@ -27,8 +27,17 @@ from demine.domain.changes import (
     jsonable,
     parse_change,
 )
+from demine.domain.entities import QcInspection
 from demine.domain.errors import RuleViolation, ValidationError, WorkflowError
-from demine.domain.vocab import ActivityStatus, ChangeKind, ReportStatus, parse_enum
+from demine.domain.vocab import (
+    ActivityStatus,
+    ActivityType,
+    ChangeKind,
+    QcResult,
+    ReleaseMethod,
+    ReportStatus,
+    parse_enum,
+)
 from demine.geo.checks import check_code
 from demine.service import status
 from demine.service.hazards import HazardChange, hazard_values, rebuild_hazard
@@ -267,7 +276,62 @@ def _apply_activity(uow: UnitOfWork, report: dict, label: str, change: ActivityC
             "method": outcome.method.value, "geom": outcome.polygon,
             "area_m2": frame.area_m2(outcome.polygon), "info_date": info_date,
         }, report_id=rid)
+    if change.qc is not None:
+        kind = uow.row(s.activities, id=activity_id)["type"]
+        if kind != ActivityType.QC_INSPECTION.value:
+            raise RuleViolation(label, "qc", f"activity {change.code} is a {kind}, not a QC "
+                                "inspection")
+        _apply_qc(uow, report, label, activity_id, hid, change.qc)
     return hid
+
+
+def _apply_qc(uow: UnitOfWork, report: dict, label: str, activity_id: int, hid: int,
+              qc: QcInspection) -> None:
+    """Record one inspected lot; a failed lot gives its land back to the hazard.
+
+    The lot is the land the inspected activity cleared. When the sample finds more
+    defects than the plan accepts, that land can no longer be called safe: its cleared
+    outcomes are voided (pointing at this inspection, so a reversal can restore them),
+    the hazard's remainder grows back, settlements near it may close again, and the
+    inspected task is back in progress until it is re-cleared and re-inspected.
+    """
+    inspected = uow.row(s.activities, code=qc.inspects, for_update=True)
+    if inspected is None:
+        raise RuleViolation(label, "qc.inspects", f"activity {qc.inspects} is not on the record")
+    if inspected["hazard_id"] != hid:
+        raise RuleViolation(label, "qc.inspects",
+                            f"activity {qc.inspects} worked on another hazard area")
+    if inspected["id"] == activity_id:
+        raise RuleViolation(label, "qc.inspects", "an inspection cannot inspect itself")
+    o = s.outcome_polygons
+    lot = uow.conn.execute(select(o.c.id, o.c.area_m2).where(
+        o.c.activity_id == inspected["id"], o.c.method == ReleaseMethod.CLEARED.value,
+        o.c.void.is_(False))).all()
+    if not lot:
+        raise RuleViolation(label, "qc.inspects",
+                            f"activity {qc.inspects} has no cleared land to inspect")
+    lot_m2 = sum(area for _, area in lot)
+    if qc.inspected_m2 > lot_m2 * (1 + 1e-6):
+        raise RuleViolation(label, "qc.sample_units",
+                            f"{qc.sample_units} units of {qc.unit_m2:g} m² cover more than the "
+                            f"{lot_m2:,.0f} m² the activity cleared")
+    qc_id = uow.insert(s.qc_inspections, {
+        "activity_id": activity_id, "inspected_activity_id": inspected["id"], "hazard_id": hid,
+        "report_id": report["id"], "plan": qc.plan, "lot_units": qc.lot_units,
+        "sample_units": qc.sample_units, "unit_m2": qc.unit_m2,
+        "accept_number": qc.accept_number, "defects": qc.defects, "result": qc.result.value,
+        "lot_m2": lot_m2, "inspected_m2": qc.inspected_m2, "info_date": report["info_date"],
+        "void": False}, report_id=report["id"])
+    if qc.result is QcResult.PASS:
+        return
+    reason = (f"failed QC {report['code']}: {qc.defects} defect(s) in {qc.sample_units} "
+              f"sample units, {qc.accept_number} accepted")
+    for outcome_id, _ in lot:
+        uow.update(o, outcome_id, {"void": True, "voided_by_qc_id": qc_id}, action="qc_fail",
+                   report_id=report["id"], reason=reason)
+    if inspected["status"] != ActivityStatus.IN_PROGRESS.value:
+        uow.update(s.activities, inspected["id"], {"status": ActivityStatus.IN_PROGRESS.value},
+                   action="qc_fail", report_id=report["id"], reason=reason)
 
 
 def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_date) -> set[int]:
@@ -284,6 +348,19 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
     touched: set[int] = set()
     voided = 0
     reason = f"reversed by report {report['code']}: {change.reason}"
+    for qc_id, hid in uow.conn.execute(select(s.qc_inspections.c.id, s.qc_inspections.c.hazard_id)
+                                       .where(s.qc_inspections.c.report_id == target["id"],
+                                              s.qc_inspections.c.void.is_(False))).all():
+        # the lot a failed inspection voided is given back with the inspection
+        o = s.outcome_polygons
+        for (outcome_id,) in uow.conn.execute(select(o.c.id).where(
+                o.c.voided_by_qc_id == qc_id, o.c.void.is_(True))).all():
+            uow.update(o, outcome_id, {"void": False, "voided_by_qc_id": None},
+                       action="reverse", report_id=report["id"], reason=reason)
+        uow.update(s.qc_inspections, qc_id, {"void": True}, action="reverse",
+                   report_id=report["id"], reason=reason)
+        voided += 1
+        touched.add(hid)
     for table in (s.outcome_polygons, s.evidence_items, s.findings, s.accidents):
         rows = uow.conn.execute(select(table.c.id).where(
             table.c.report_id == target["id"], table.c.void.is_(False))).all()

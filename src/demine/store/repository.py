@@ -34,6 +34,7 @@ ENTITY_OF_TABLE = {
     "hazard_areas": "hazard_area", "activities": "activity", "reports": "report",
     "accidents": "accident", "outcome_polygons": "outcome_polygon", "findings": "finding",
     "evidence_items": "evidence_item", "settings": "setting", "roads": "road",
+    "qc_inspections": "qc_inspection",
 }
 #: Metric copies of geometries are derived; the audit keeps the WGS84 shape only.
 _DERIVED_COLUMNS = frozenset({"closure_m", "remaining_m", "created_at", "updated_at"})

@@ -240,7 +240,30 @@ outcome_polygons = Table(
     Column("area_m2", Float, nullable=False),
     Column("info_date", Date, nullable=False),
     Column("void", Boolean, nullable=False, default=False),
+    # set when a failed post-clearance inspection voided this outcome (revision 0003)
+    Column("voided_by_qc_id", ForeignKey("qc_inspections.id")),
     Index("ix_outcome_polygons_hazard", "hazard_id"),
+)
+
+qc_inspections = Table(
+    "qc_inspections", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("activity_id", ForeignKey("activities.id"), nullable=False),
+    Column("inspected_activity_id", ForeignKey("activities.id"), nullable=False),
+    Column("hazard_id", ForeignKey("hazard_areas.id"), nullable=False),
+    Column("report_id", ForeignKey("reports.id")),
+    Column("plan", Text, nullable=False),
+    Column("lot_units", Integer, nullable=False),
+    Column("sample_units", Integer, nullable=False),
+    Column("unit_m2", Float, nullable=False),
+    Column("accept_number", Integer, nullable=False),
+    Column("defects", Integer, nullable=False),
+    Column("result", String(4), nullable=False),
+    Column("lot_m2", Float, nullable=False),
+    Column("inspected_m2", Float, nullable=False),
+    Column("info_date", Date, nullable=False),
+    Column("void", Boolean, nullable=False, default=False),
+    Index("ix_qc_inspections_hazard", "hazard_id"),
 )
 
 findings = Table(
