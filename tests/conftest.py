@@ -25,9 +25,15 @@ if os.environ.get("CI"):
 # pytest's default "prepend" import mode already puts tests/ on sys.path for this
 # conftest; do it explicitly so pg_cluster stays importable under other modes.
 _TESTS_DIR = str(Path(__file__).resolve().parent)
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
+# the small metric world of the store, workflow and service tests
+_WORLD_DIR = str(Path(__file__).resolve().parent / "workflow")
+for _path in (_TESTS_DIR, _WORLD_DIR):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
+from demine_world import World  # noqa: E402
+
+from demine.store import Repository  # noqa: E402
 from pg_cluster import ThrowawayPostgis  # noqa: E402
 
 
@@ -63,3 +69,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url = server.create_database(name)
     yield url
     server.drop_database(name)
+
+
+@pytest.fixture
+def repo(db_url: str) -> Iterator[Repository]:
+    """A migrated, empty store on each backend."""
+    repository = Repository.open(db_url)
+    yield repository
+    repository.close()
+
+
+@pytest.fixture
+def world(repo: Repository) -> World:
+    """The small metric world (an authority and an operator) on that store."""
+    return World(repo).setup()

@@ -1,0 +1,116 @@
+"""The facts the planner needs about each unreleased hazard, read from the record.
+
+Kept apart from :mod:`demine.planning` so that scoring and scheduling stay pure and
+testable on hand-made facts, while this module is the one place that knows how the
+store says "who is kept closed out", "what was found" and "what happened nearby".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import shapely
+from sqlalchemy import func, select
+
+from demine.domain.vocab import Blockage, EOCategory, EvidenceKind, HazardStatus
+from demine.planning.priority import HazardFacts
+from demine.store import schema as s
+from demine.store.repository import Repository
+
+#: Accidents this close to a hazard's remainder count towards its priority.
+ACCIDENT_RADIUS_M = 2_000.0
+#: Net output of one manual team (about eight deminers at 25 m² a day): an assumption
+#: for effort estimates until the scheduler's per-asset productivity is used.
+TEAM_M2_PER_DAY = 200.0
+
+
+def hazard_facts(repo: Repository, *, accident_radius_m: float = ACCIDENT_RADIUS_M,
+                 team_m2_per_day: float = TEAM_M2_PER_DAY) -> list[HazardFacts]:
+    """Facts of every hazard that is not released, in code order."""
+    h = s.hazard_areas
+    with repo.reader() as uow:
+        hazards = uow.conn.execute(
+            select(h.c.id, h.c.code, h.c.remaining_m2, h.c.blockages, h.c.eo_suspected,
+                   h.c.eo_confirmed, h.c.cleared_m2, h.c.reduced_m2, h.c.remaining_m)
+            .where(h.c.status != HazardStatus.RELEASED.value).order_by(h.c.code)).all()
+        if not hazards:
+            return []
+        closed = _closed_settlements(uow.conn)
+        evidence = _evidence_kinds(uow.conn)
+        found = _items_found(uow.conn)
+        accidents, victims = _accident_points(uow.conn, uow.settings().frame)
+
+    near_accidents: dict[int, tuple[int, int]] = {}
+    if len(accidents) and hazards:
+        geoms = np.array([r.remaining_m for r in hazards], dtype=object)
+        tree = shapely.STRtree(accidents)
+        hit_h, hit_a = tree.query(geoms, predicate="dwithin", distance=accident_radius_m)
+        for hi in np.unique(hit_h):
+            mine = hit_a[hit_h == hi]
+            near_accidents[int(hi)] = (len(mine), int(victims[mine].sum()))
+
+    facts = []
+    for i, r in enumerate(hazards):
+        blocked = closed.get(r.id, [])
+        eo = {EOCategory(v) for v in (r.eo_suspected or []) + (r.eo_confirmed or [])}
+        n_acc, n_vic = near_accidents.get(i, (0, 0))
+        facts.append(HazardFacts(
+            code=r.code,
+            remaining_m2=float(r.remaining_m2),
+            population_share=sum(pop / n for _, pop, n in blocked),
+            population_blocked=sum(pop for _, pop, _ in blocked),
+            settlements_closed=tuple(sorted(code for code, _, _ in blocked)),
+            blockages=frozenset(Blockage(v) for v in r.blockages or []),
+            evidence=frozenset(evidence.get(r.id, ())),
+            confirmed=bool(r.eo_confirmed) or found.get(r.id, 0) > 0,
+            eo_categories=frozenset(eo),
+            accidents_nearby=n_acc,
+            victims_nearby=n_vic,
+            items_found=found.get(r.id, 0),
+            worked_m2=float(r.cleared_m2 + r.reduced_m2),
+            effort_days=float(r.remaining_m2) / team_m2_per_day,
+        ))
+    return facts
+
+
+def _closed_settlements(conn) -> dict[int, list[tuple[str, int, int]]]:
+    """Per hazard: (settlement code, population, how many hazards keep it closed)."""
+    b, st = s.settlement_blockers, s.settlements
+    counts = dict(conn.execute(select(b.c.settlement_id, func.count())
+                               .group_by(b.c.settlement_id)).all())
+    out: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    for hid, sid, code, pop in conn.execute(
+            select(b.c.hazard_id, b.c.settlement_id, st.c.code, st.c.population)
+            .join(st, st.c.id == b.c.settlement_id)):
+        out[hid].append((code, int(pop), int(counts[sid])))
+    return out
+
+
+def _evidence_kinds(conn) -> dict[int, set[EvidenceKind]]:
+    e = s.evidence_items
+    out: dict[int, set[EvidenceKind]] = defaultdict(set)
+    for hid, kind in conn.execute(select(e.c.hazard_id, e.c.kind).where(e.c.void.is_(False))):
+        out[hid].add(EvidenceKind(kind))
+    return out
+
+
+def _items_found(conn) -> dict[int, int]:
+    f, a = s.findings, s.activities
+    return dict(conn.execute(
+        select(a.c.hazard_id, func.count()).join(a, a.c.id == f.c.activity_id)
+        .where(f.c.void.is_(False)).group_by(a.c.hazard_id)).all())
+
+
+def _accident_points(conn, frame) -> tuple[np.ndarray, np.ndarray]:
+    """Metric points of recorded accidents, and their victim counts."""
+    acc, v = s.accidents, s.victims
+    rows = conn.execute(select(acc.c.id, acc.c.geom).where(acc.c.void.is_(False))
+                        .order_by(acc.c.id)).all()
+    if not rows:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    victims = dict(conn.execute(select(v.c.accident_id, func.count())
+                                .group_by(v.c.accident_id)).all())
+    points = frame.to_metric(np.array([r.geom for r in rows], dtype=object))
+    return (np.asarray(points, dtype=object),
+            np.array([victims.get(r.id, 0) for r in rows], dtype=np.int64))
