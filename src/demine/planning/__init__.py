@@ -1,0 +1,1 @@
+"""Clearance planning: sequencing work items on demining assets (ATC, local search, CP-SAT)."""
