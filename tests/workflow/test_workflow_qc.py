@@ -76,6 +76,10 @@ def test_a_failed_lot_reopens_the_land_and_a_reversal_gives_it_back(cleared: Wor
     assert hz["cleared_m2"] == pytest.approx(0.0, abs=1e-6)
     assert hz["remaining_m2"] == pytest.approx(20_000, rel=1e-3)
     assert w.blockers("S-NEAR") == {"HA-1"}
+    last = w.audit("settlement", "S-NEAR")[-1]
+    assert (last["action"], last["before"]["status"], last["after"]["status"]) == (
+        "status", "open", "closed")
+    assert "HA-1" in last["reason"] and last["report_id"] is not None
     (row,) = qc_rows(w)
     assert row["result"] == "fail"
     with w.repo.engine.connect() as conn:

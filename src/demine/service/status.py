@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 
 from demine.store import schema as s
 from demine.store.repository import UnitOfWork
@@ -69,32 +69,73 @@ def refresh(uow: UnitOfWork, settlement_ids: Iterable[int] | None = None,
     changes = StatusChanges(checked=uow.conn.execute(in_scope).scalar_one())
     if not touched:
         return changes
-    old_blockers: dict[int, set[int]] = defaultdict(set)
-    new_blockers: dict[int, set[int]] = defaultdict(set)
-    for sid, hid in old_pairs:
-        if sid in touched:
-            old_blockers[sid].add(hid)
-    for sid, hid in new_pairs:
-        if sid in touched:
-            new_blockers[sid].add(hid)
-    for sid in sorted(touched):
-        old, new = old_blockers[sid], new_blockers[sid]
-        if old - new:
-            uow.conn.execute(delete(s.settlement_blockers).where(
-                s.settlement_blockers.c.settlement_id == sid,
-                s.settlement_blockers.c.hazard_id.in_(sorted(old - new))))
-        if new - old:
-            uow.conn.execute(insert(s.settlement_blockers), [
-                {"settlement_id": sid, "hazard_id": h} for h in sorted(new - old)])
-        status = "closed" if new else "open"
-        if (sid in closed_before) != bool(new):
-            row = uow.row(s.settlements, id=sid)
-            assert row is not None
-            uow.update(s.settlements, sid, {"status": status}, action="status",
-                       report_id=report_id,
-                       reason=f"derived: {len(new)} unreleased hazard(s) within {d:g} m")
-            (changes.closed if status == "closed" else changes.reopened).append(row["code"])
+    gone, added = sorted(old_pairs - new_pairs), sorted(new_pairs - old_pairs)
+    b = s.settlement_blockers
+    if gone:
+        uow.conn.execute(delete(b).where(b.c.settlement_id == bindparam("sid"),
+                                         b.c.hazard_id == bindparam("hid")),
+                         [{"sid": sid, "hid": hid} for sid, hid in gone])
+    if added:
+        uow.conn.execute(insert(b), [{"settlement_id": sid, "hazard_id": hid}
+                                     for sid, hid in added])
+    flipped = sorted(sid for sid in touched if (sid in closed_before) != (sid in closed_now))
+    if flipped:
+        _write_statuses(uow, flipped, closed_now, new_pairs, d, report_id, changes)
     return changes
+
+
+def _write_statuses(uow: UnitOfWork, flipped: list[int], closed_now: set[int],
+                    pairs: set[tuple[int, int]], distance: float, report_id: int | None,
+                    changes: StatusChanges) -> None:
+    """New statuses in one statement, each with its audit row and a new version.
+
+    A first refresh after a national import flips thousands of settlements; one
+    UPDATE and one audit INSERT per settlement would take minutes. The audit keeps
+    what changed (the status) and why (how many hazards, at what distance); the
+    blocking hazards themselves are the settlement_blockers rows.
+    """
+    st, h = s.settlements, s.hazard_areas
+    wanted = set(flipped)
+    blockers: dict[int, list[int]] = defaultdict(list)
+    for sid, hid in pairs:
+        if sid in wanted:
+            blockers[sid].append(hid)
+    needed = sorted({hid for hids in blockers.values() for hid in hids})
+    code_of: dict[int, str] = {}
+    for chunk in (needed[k:k + 5_000] for k in range(0, len(needed), 5_000)):
+        code_of.update(uow.conn.execute(select(h.c.id, h.c.code).where(h.c.id.in_(chunk))).all())
+    rows = []
+    for chunk in (flipped[k:k + 5_000] for k in range(0, len(flipped), 5_000)):
+        rows += uow.conn.execute(select(st.c.id, st.c.code, st.c.version, st.c.status)
+                                 .where(st.c.id.in_(chunk))).all()
+    rows.sort()
+    uow.conn.execute(
+        update(st).where(st.c.id == bindparam("sid")).values(
+            status=bindparam("new_status"), version=bindparam("new_version"),
+            updated_at=uow.now),
+        [{"sid": r.id, "new_status": "closed" if r.id in closed_now else "open",
+          "new_version": r.version + 1} for r in rows])
+    audit = []
+    for r in rows:
+        status = "closed" if r.id in closed_now else "open"
+        audit.append({
+            "entity": "settlement", "entity_id": r.id, "entity_code": r.code,
+            "version": r.version + 1, "author": uow.author, "at": uow.now,
+            "action": "status", "reason": _why(sorted(code_of[h] for h in blockers[r.id]),
+                                               distance),
+            "report_id": report_id, "before": {"status": r.status, "version": r.version},
+            "after": {"status": status, "version": r.version + 1}})
+        (changes.closed if status == "closed" else changes.reopened).append(r.code)
+    uow.conn.execute(insert(s.audit_log), audit)
+
+
+def _why(hazard_codes: list[str], distance: float) -> str:
+    """The reason a liaison officer can repeat: which hazards, at what distance."""
+    if not hazard_codes:
+        return f"derived: no unreleased hazard within {distance:g} m"
+    named = ", ".join(hazard_codes[:5]) + (f" and {len(hazard_codes) - 5} more"
+                                           if len(hazard_codes) > 5 else "")
+    return f"derived: unreleased hazard(s) within {distance:g} m: {named}"
 
 
 def _fetch(uow: UnitOfWork, query: Select) -> list[tuple]:
