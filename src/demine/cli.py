@@ -366,6 +366,20 @@ def reports_list(
         console.print(table)
 
 
+@reports_app.command("submit")
+def reports_submit(
+    report: Annotated[str, typer.Argument(help="report code of a draft, e.g. RPT-000004")],
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Submit a draft for approval (it changes nothing in the record until approved)."""
+    with _errors():
+        repo = _open(db)
+        reports.submit(repo, report, _user(user))
+        console.print(f"report [bold]{report}[/] submitted; it waits in `demine reports "
+                      "--status submitted` for an information manager")
+
+
 @reports_app.command("approve")
 def reports_approve(
     report: Annotated[str, typer.Argument(help="report code, e.g. RPT-000004")],
@@ -391,6 +405,14 @@ def reports_reject(
         reports.reject(repo, report, _user(user), reason)
         console.print(f"report [bold]{report}[/] rejected: {reason}")
 
+
+# Field operations (issue 7): lanes, coverage paths, QC plans, residual risk.
+from demine import cli_fieldops  # noqa: E402
+
+app.add_typer(cli_fieldops.lanes_app, name="lanes")
+app.add_typer(cli_fieldops.qc_app, name="qc")
+app.command("coverage")(cli_fieldops.coverage)
+app.command("risk")(cli_fieldops.risk)
 
 if __name__ == "__main__":
     app()
