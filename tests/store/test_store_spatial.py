@@ -169,6 +169,9 @@ def test_closures_in_the_store_match_the_pure_domain_result(world: World):
         changes = status.refresh(uow)
         assert changes.reopened == [] and changes.closed == []
         assert changes.checked == len(s_codes)
+        # a subset longer than one IN list is read whole and filtered
+        many = status.refresh(uow, range(1, 7_001))
+        assert (many.checked, many.closed, many.reopened) == (len(s_codes), [], [])
         pairs = w.repo.spatial.closure_pairs(uow.conn, distance)
     sid = {v: k for k, v in ids_by_code(w, s.settlements).items()}
     hid = {v: k for k, v in ids_by_code(w, s.hazard_areas).items()}

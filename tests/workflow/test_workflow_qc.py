@@ -139,6 +139,7 @@ def test_inspections_that_break_a_rule_are_refused_and_change_nothing(
     ({"unit_m2": 0}, "unit_m2"),
     ({"defects": None}, "defects"),
     ({"inspects": " ACT-CLR"}, "inspects"),
+    ({"accept_number": 299}, "accept_number"),
 ])
 def test_malformed_inspections_are_refused_at_entry(cleared: World, qc: dict, field: str):
     w = cleared
@@ -156,4 +157,56 @@ def test_a_qc_entry_releases_no_land_itself(cleared: World):
     payload["outcomes"] = w.activity_entry("x", "HA-1", [("cleared", HAZARD)])[1]["outcomes"]
     with pytest.raises(ValidationError) as err:
         w.draft(D3, [(kind, payload)])
+    assert err.value.field == "outcomes"
+
+
+def test_reversing_the_cleared_report_after_a_failed_lot_keeps_the_land_closed(cleared: World):
+    w = cleared
+    clearance = next(r["report_id"] for r in w.audit("activity", "ACT-CLR")
+                     if r["action"] == "create")
+    with w.repo.reader() as uow:
+        clearance_code = uow.row(s.reports, id=clearance)["code"]
+    failed = w.file(D3, [qc_entry("ACT-QC1", "ACT-CLR", defects=1)]).report_code
+    w.file(D4, [("reversal", {"report_code": clearance_code, "reason": "wrong hazard"})])
+    w.file(date(2026, 4, 12), [("reversal", {"report_code": failed, "reason": "scrap"})])
+    # the clearance stays reversed: its land is not given back by the QC's reversal
+    assert w.hazard("HA-1")["status"] == "worked_on"
+    assert w.settlement_row("S-NEAR")["status"] == "closed"
+
+
+def test_a_failed_lot_cleared_again_cannot_be_reversed(cleared: World):
+    w = cleared
+    failed = w.file(D3, [qc_entry("ACT-QC1", "ACT-CLR", defects=1)]).report_code
+    w.file(D4, [w.activity_entry("ACT-CLR", "HA-1", [("cleared", HAZARD)], status="completed")])
+    code = w.submitted(date(2026, 4, 12), [("reversal", {"report_code": failed,
+                                                         "reason": "scrap"})])
+    before = w.snapshot()
+    with pytest.raises(RuleViolation) as err:
+        w.approve(code)
+    assert err.value.field == "report_code" and "released again" in str(err.value)
+    assert w.snapshot() == before
+
+
+def test_the_lot_is_what_was_released_by_the_inspection_date(world: World):
+    w = world
+    w.settlement("S-NEAR", Point(100, -300))
+    w.file(D1, [w.hazard_entry("HA-1", HAZARD)])
+    w.file(D3, [w.activity_entry("ACT-CLR", "HA-1", [("cleared", box(0, 0, 100, 100))],
+                                 type="clearance", status="in_progress")])
+    # an inspection dated before that clearance finds no lot
+    code = w.submitted(D2, [qc_entry("ACT-QC1", "ACT-CLR", defects=0, sample_units=50,
+                                     lot_units=100)])
+    with pytest.raises(RuleViolation, match="released no land"):
+        w.approve(code)
+    w.file(D4, [w.activity_entry("ACT-CLR", "HA-1", [("cleared", box(100, 0, 200, 100))])])
+    w.file(D4, [qc_entry("ACT-QC2", "ACT-CLR", defects=0, sample_units=50, lot_units=100)])
+    assert qc_rows(w)[-1]["lot_m2"] == pytest.approx(20_000, rel=1e-3)
+
+
+def test_a_qc_activity_never_carries_released_land(cleared: World):
+    w = cleared
+    w.file(D3, [qc_entry("ACT-QC1", "ACT-CLR", defects=0)])
+    code = w.submitted(D4, [w.activity_entry("ACT-QC1", "HA-1", [("cleared", HAZARD)])])
+    with pytest.raises(RuleViolation) as err:
+        w.approve(code)
     assert err.value.field == "outcomes"

@@ -274,11 +274,16 @@ def _qc(e: _Entry) -> QcInspection:
     unit = e.number("unit_m2", minimum=None)
     if unit is None or unit <= 0:
         raise ValidationError(e.label, "unit_m2", "the area of one sample unit (m²) is required")
+    accept = e.number("accept_number", integer=True) or 0
+    if accept >= sample:
+        raise ValidationError(e.label, "accept_number",
+                              f"accepting {accept} defects in {sample} sample units accepts "
+                              "every lot")
     return QcInspection(
         inspects=e.code("inspects"),
         plan=e.text("plan") or "unspecified",
         lot_units=lot, sample_units=sample, unit_m2=unit,
-        accept_number=e.number("accept_number", integer=True) or 0,
+        accept_number=accept,
         defects=defects,
     )
 

@@ -109,6 +109,10 @@ OC_POINTS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.02, 0.05)
 
 _RELEASE_METHODS = (ReleaseMethod.CLEARED.value, ReleaseMethod.REDUCED.value)
 
+#: Activities whose teams work lanes and boxes, hence may report boxes as cleared.
+_LANE_WORK = frozenset({ActivityType.CLEARANCE.value, ActivityType.TS.value,
+                        ActivityType.BAC.value})
+
 
 # --- reading the record ------------------------------------------------------------------
 
@@ -320,6 +324,11 @@ def lane_progress_draft(
                 other = uow.row(s.hazard_areas, id=activity["hazard_id"])["code"]
                 raise ValidationError(f"activity {activity_code}", "hazard_code",
                                       f"works on hazard {other}, not {hazard_code}")
+            if activity["type"] not in _LANE_WORK:
+                raise ValidationError(f"activity {activity_code}", "type",
+                                      f"a {activity['type']} activity does not clear lanes; "
+                                      f"report boxes on a {' or '.join(sorted(_LANE_WORK))} "
+                                      "activity")
     payload: dict[str, Any] = {"code": activity_code, "hazard_code": hazard_code,
                                "outcomes": [{"method": ReleaseMethod.CLEARED.value,
                                              "geometry": shapely.geometry.mapping(released)}]}
@@ -650,13 +659,21 @@ def _worked(uow: UnitOfWork, hazard_id: int) -> list[_Worked]:
     return [_Worked(code, asset, float(area)) for code, asset, area in rows if area]
 
 
-def _passed_qc_fraction(uow: UnitOfWork, activity_code: str) -> float:
-    """Share of an activity's lot searched by passed, non-void inspections (at most 1)."""
+def _passed_qc_fraction(uow: UnitOfWork, activity_code: str, cleared_m2: float) -> float:
+    """Share of what an activity has cleared *now* that passed inspections searched.
+
+    Only passes after the activity's last failed inspection count: a failure voided
+    the land earlier passes had searched, and its re-clearance is new ground for QC.
+    """
     q, a = s.qc_inspections, s.activities
     rows = uow.conn.execute(
-        select(q.c.inspected_m2, q.c.lot_m2).join(a, a.c.id == q.c.inspected_activity_id)
-        .where(a.c.code == activity_code, q.c.void.is_(False), q.c.result == "pass")).all()
-    return min(1.0, sum(i / lot for i, lot in rows if lot and lot > 0))
+        select(q.c.inspected_m2, q.c.result).join(a, a.c.id == q.c.inspected_activity_id)
+        .where(a.c.code == activity_code, q.c.void.is_(False))
+        .order_by(q.c.info_date, q.c.id)).all()
+    fails = [i for i, (_, result) in enumerate(rows) if result == "fail"]
+    recent = rows[fails[-1] + 1:] if fails else rows
+    searched = sum(m2 for m2, result in recent if result == "pass")
+    return min(1.0, searched / cleared_m2) if cleared_m2 > 0 else 0.0
 
 
 def hazard_risk(
@@ -693,7 +710,7 @@ def hazard_risk(
             .join(s.activities, s.activities.c.id == s.findings.c.activity_id)
             .where(s.activities.c.hazard_id == hazard["id"], s.findings.c.void.is_(False))
         ).scalar_one()
-        qc = {w.activity: _passed_qc_fraction(uow, w.activity) for w in worked}
+        qc = {w.activity: _passed_qc_fraction(uow, w.activity, w.area_m2) for w in worked}
         evidence = _strongest_evidence(uow, hazard)
     cleared = sum(w.area_m2 for w in worked)
     notes: list[str] = []

@@ -31,7 +31,8 @@ def hazard_facts(repo: Repository, *, accident_radius_m: float = ACCIDENT_RADIUS
     h = s.hazard_areas
     with repo.reader() as uow:
         hazards = uow.conn.execute(
-            select(h.c.id, h.c.code, h.c.remaining_m2, h.c.blockages, h.c.eo_suspected,
+            select(h.c.id, h.c.code, h.c.classification, h.c.remaining_m2, h.c.blockages,
+                   h.c.eo_suspected,
                    h.c.eo_confirmed, h.c.cleared_m2, h.c.reduced_m2, h.c.remaining_m)
             .where(h.c.status != HazardStatus.RELEASED.value).order_by(h.c.code)).all()
         if not hazards:
@@ -62,7 +63,9 @@ def hazard_facts(repo: Repository, *, accident_radius_m: float = ACCIDENT_RADIUS
             population_blocked=sum(pop for _, pop, _ in blocked),
             settlements_closed=tuple(sorted(code for code, _, _ in blocked)),
             blockages=frozenset(Blockage(v) for v in r.blockages or []),
-            evidence=frozenset(evidence.get(r.id, ())),
+            # a CHA is confirmed by direct evidence even when none is itemised
+            evidence=frozenset(evidence.get(r.id, set())
+                               | ({EvidenceKind.DIRECT} if r.classification == "CHA" else set())),
             confirmed=bool(r.eo_confirmed) or found.get(r.id, 0) > 0,
             eo_categories=frozenset(eo),
             accidents_nearby=n_acc,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import shapely
 from sqlalchemy import func, select
 
 from demine.domain.changes import (
@@ -270,6 +271,10 @@ def _apply_activity(uow: UnitOfWork, report: dict, label: str, change: ActivityC
             uow.update(s.activities, activity_id, {**values, "info_date": info_date},
                        report_id=rid)
     frame = uow.settings().frame
+    if change.outcomes and uow.row(s.activities, id=activity_id)["type"] == \
+            ActivityType.QC_INSPECTION.value:
+        raise RuleViolation(label, "outcomes", f"activity {change.code} is a QC inspection; "
+                            "an inspection releases no land")
     for outcome in change.outcomes:
         uow.insert(s.outcome_polygons, {
             "activity_id": activity_id, "hazard_id": hid, "report_id": rid,
@@ -283,6 +288,11 @@ def _apply_activity(uow: UnitOfWork, report: dict, label: str, change: ActivityC
                                 "inspection")
         _apply_qc(uow, report, label, activity_id, hid, change.qc)
     return hid
+
+
+#: What a post-clearance inspection's lot is made of: land released by clearance or by
+#: technical survey (cancelled land was never searched, so it is not inspected).
+_INSPECTED_METHODS = (ReleaseMethod.CLEARED.value, ReleaseMethod.REDUCED.value)
 
 
 def _apply_qc(uow: UnitOfWork, report: dict, label: str, activity_id: int, hid: int,
@@ -304,12 +314,14 @@ def _apply_qc(uow: UnitOfWork, report: dict, label: str, activity_id: int, hid: 
     if inspected["id"] == activity_id:
         raise RuleViolation(label, "qc.inspects", "an inspection cannot inspect itself")
     o = s.outcome_polygons
+    # the lot is what the activity had released by the inspection's date of information
     lot = uow.conn.execute(select(o.c.id, o.c.area_m2).where(
-        o.c.activity_id == inspected["id"], o.c.method == ReleaseMethod.CLEARED.value,
-        o.c.void.is_(False))).all()
+        o.c.activity_id == inspected["id"], o.c.method.in_(_INSPECTED_METHODS),
+        o.c.void.is_(False), o.c.info_date <= report["info_date"])).all()
     if not lot:
         raise RuleViolation(label, "qc.inspects",
-                            f"activity {qc.inspects} has no cleared land to inspect")
+                            f"activity {qc.inspects} had released no land to inspect by "
+                            f"{report['info_date']}")
     lot_m2 = sum(area for _, area in lot)
     if qc.inspected_m2 > lot_m2 * (1 + 1e-6):
         raise RuleViolation(label, "qc.sample_units",
@@ -329,9 +341,34 @@ def _apply_qc(uow: UnitOfWork, report: dict, label: str, activity_id: int, hid: 
     for outcome_id, _ in lot:
         uow.update(o, outcome_id, {"void": True, "voided_by_qc_id": qc_id}, action="qc_fail",
                    report_id=report["id"], reason=reason)
-    if inspected["status"] != ActivityStatus.IN_PROGRESS.value:
-        uow.update(s.activities, inspected["id"], {"status": ActivityStatus.IN_PROGRESS.value},
+    newer = inspected["info_date"] is not None and inspected["info_date"] > report["info_date"]
+    if inspected["status"] != ActivityStatus.IN_PROGRESS.value and not newer:
+        uow.update(s.activities, inspected["id"], {"status": ActivityStatus.IN_PROGRESS.value,
+                                                   "info_date": report["info_date"]},
                    action="qc_fail", report_id=report["id"], reason=reason)
+
+
+def _refuse_if_worked_again(uow: UnitOfWork, label: str, report_code: str, hazard_id: int,
+                            lot: Sequence) -> None:
+    """A failed lot that has been released again cannot be given back a second time."""
+    if not lot:
+        return
+    o = s.outcome_polygons
+    frame = uow.settings().frame
+    restored = shapely.union_all([frame.to_metric(g) for _, g in lot])
+    for code, geom in uow.conn.execute(
+            select(s.activities.c.code, o.c.geom).join(s.activities,
+                                                      s.activities.c.id == o.c.activity_id)
+            .where(o.c.hazard_id == hazard_id, o.c.void.is_(False))).all():
+        if frame.to_metric(geom).intersection(restored).area > _OVERLAP_M2:
+            raise RuleViolation(
+                label, "report_code",
+                f"the land that report {report_code} found failing has been released again "
+                f"since (activity {code}); record a new inspection instead of reversing it")
+
+
+#: Overlap (m²) between restored and later released land that makes a reversal refused.
+_OVERLAP_M2 = 1.0
 
 
 def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_date) -> set[int]:
@@ -353,11 +390,23 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
                                               s.qc_inspections.c.void.is_(False))).all():
         # the lot a failed inspection voided is given back with the inspection
         o = s.outcome_polygons
-        for (outcome_id,) in uow.conn.execute(select(o.c.id).where(
-                o.c.voided_by_qc_id == qc_id, o.c.void.is_(True))).all():
+        lot = uow.conn.execute(select(o.c.id, o.c.geom).where(
+            o.c.voided_by_qc_id == qc_id, o.c.void.is_(True))).all()
+        _refuse_if_worked_again(uow, label, change.report_code, hid, lot)
+        for outcome_id, _ in lot:
             uow.update(o, outcome_id, {"void": False, "voided_by_qc_id": None},
                        action="reverse", report_id=report["id"], reason=reason)
         uow.update(s.qc_inspections, qc_id, {"void": True}, action="reverse",
+                   report_id=report["id"], reason=reason)
+        voided += 1
+        touched.add(hid)
+    # outcomes of the target that a failed inspection had already voided stay void, but
+    # lose their link, so reversing that inspection later cannot bring them back
+    o = s.outcome_polygons
+    for outcome_id, hid in uow.conn.execute(select(o.c.id, o.c.hazard_id).where(
+            o.c.report_id == target["id"], o.c.void.is_(True),
+            o.c.voided_by_qc_id.is_not(None))).all():
+        uow.update(o, outcome_id, {"voided_by_qc_id": None}, action="reverse",
                    report_id=report["id"], reason=reason)
         voided += 1
         touched.add(hid)

@@ -16,6 +16,9 @@ from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from demine.store import schema as s
 from demine.store.repository import UnitOfWork
 
+#: Ids bound into one ``IN (...)``; longer lists are filtered after reading.
+_IN_LIMIT = 5_000
+
 
 @dataclass
 class StatusChanges:
@@ -57,16 +60,25 @@ def refresh(uow: UnitOfWork, settlement_ids: Iterable[int] | None = None,
     blockers = select(s.settlement_blockers.c.settlement_id, s.settlement_blockers.c.hazard_id)
     closed = select(s.settlements.c.id).where(s.settlements.c.status == "closed")
     in_scope = select(func.count()).select_from(s.settlements)
-    if ids is not None:
+    # a long id list would pass SQLite's limit on bound values: read all, keep the ids
+    few = ids is not None and len(ids) <= _IN_LIMIT
+    if few:
         blockers = blockers.where(s.settlement_blockers.c.settlement_id.in_(ids))
         closed = closed.where(s.settlements.c.id.in_(ids))
         in_scope = in_scope.where(s.settlements.c.id.in_(ids))
     old_pairs = set(_fetch(uow, blockers))
     closed_before = {sid for (sid,) in _fetch(uow, closed)}
+    if ids is not None and not few:
+        wanted = set(ids)
+        old_pairs = {p for p in old_pairs if p[0] in wanted}
+        closed_before &= wanted
+        in_scope = select(s.settlements.c.id)
     closed_now = {sid for sid, _ in new_pairs}
     touched = {sid for sid, _ in old_pairs ^ new_pairs} | (closed_before ^ closed_now)
 
-    changes = StatusChanges(checked=uow.conn.execute(in_scope).scalar_one())
+    checked = (uow.conn.execute(in_scope).scalar_one() if ids is None or few
+               else len(wanted & {sid for (sid,) in _fetch(uow, in_scope)}))
+    changes = StatusChanges(checked=checked)
     if not touched:
         return changes
     gone, added = sorted(old_pairs - new_pairs), sorted(new_pairs - old_pairs)
