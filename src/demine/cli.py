@@ -414,5 +414,15 @@ app.add_typer(cli_fieldops.qc_app, name="qc")
 app.command("coverage")(cli_fieldops.coverage)
 app.command("risk")(cli_fieldops.risk)
 
+# Import of files (issue 3): settlements, teams, hazards.
+from demine import cli_import  # noqa: E402
+
+app.command("import")(cli_import.import_command)
+
+# Data exchange (issue 3): export to GeoPackage, Shapefile, GeoJSON, KML, CSV, XLSX.
+from demine import cli_exchange  # noqa: E402
+
+app.command("export")(cli_exchange.export)
+
 if __name__ == "__main__":
     app()

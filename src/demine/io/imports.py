@@ -1,0 +1,465 @@
+"""Import a file into the record: settlements, teams and hazards (issue 3, "Import").
+
+The same function serves the CLI and, later, the API. It works in three passes so that
+nothing is half-written:
+
+1. read the file (any GDAL format, reprojected to WGS84) and map its columns;
+2. check every row (geocheck rules, vocabularies, duplicates inside the file, distance
+   from the project's area, links to stored records) and compare it with what is stored,
+   collecting *all* problems as :class:`Rejection` rows;
+3. write, in one transaction, unless a row was refused (then nothing, unless
+   ``skip_invalid``) or it is a dry run.
+
+Records are matched by code, so importing the same file again changes nothing. Reference
+data (settlements, teams) is created or updated in place with a new version whose audit
+reason is ``import <file>``. Hazards enter the record only through a report: one report
+per import holding a ``new_hazard`` entry per new code, submitted, and approved in the
+same call only when asked (an information manager loading national data).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping as geojson
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Table, select
+
+from demine.domain.entities import Settlement, Team
+from demine.domain.errors import ValidationError
+from demine.domain.vocab import AssetType, ReportStatus
+from demine.io import import_rows as rows_
+from demine.io.import_rows import Candidate, same_shape, shape_key
+from demine.io.mapping import FIELDS, LAYERS, load_mapping_file, resolve
+from demine.io.reading import read_table
+from demine.service import bulk, reference, reports, status
+from demine.store import schema as s
+from demine.store.repository import Repository, UnitOfWork
+
+#: Features farther than this from the extent of the project's current data are refused:
+#: a swapped lon/lat or a wrong CRS usually lands hundreds of km away.
+MAX_DISTANCE_FROM_PROJECT_KM = 500.0
+_KM_PER_DEGREE = 111.32
+_CHUNK = 5_000
+_PROGRESS_EVERY = 500
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One refused row: which file, which row or feature (1-based), which field, why."""
+
+    file: str
+    row: int
+    field: str
+    problem: str
+
+
+@dataclass
+class ImportSummary:
+    """What an import did (or, for a dry run or a refused file, would have done)."""
+
+    file: str
+    layer: str
+    mapping: dict[str, str]
+    source_crs: str | None
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    report_code: str | None = None
+    dry_run: bool = False
+    refused: bool = False
+
+    @property
+    def written(self) -> bool:
+        return not self.dry_run and not self.refused and (self.created + self.updated) > 0
+
+
+@dataclass
+class _Plan:
+    """Pass 2's result: what to create and update, and what was refused."""
+
+    new: list[Candidate] = field(default_factory=list)
+    changed: list[tuple[Candidate, dict[str, Any], dict[str, Any]]] = field(
+        default_factory=list)  # (candidate, stored row, changed values)
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
+                mapping: Path | str | dict[str, str] | None = None, crs: str | None = None,
+                skip_invalid: bool = False, dry_run: bool = False,
+                organisation_code: str | None = None, info_date: date | None = None,
+                approve: bool = False, progress: Progress | None = None) -> ImportSummary:
+    """Import ``path`` as ``layer`` (settlements, teams or hazards); see the module doc.
+
+    A file that cannot be read at all (wrong format, missing required column, no CRS)
+    raises :class:`ValidationError` naming the file and field. Row problems come back
+    in ``summary.rejected``; with any of them and no ``skip_invalid`` nothing is
+    written and ``summary.refused`` is set.
+    """
+    if layer not in LAYERS:
+        raise ValidationError("import", "layer",
+                              f"unknown layer {layer!r}; this version imports "
+                              f"{', '.join(LAYERS)}")
+    path = Path(path)
+    tick = progress or (lambda _stage, _done, _total: None)
+    explicit = load_mapping_file(Path(mapping)) if isinstance(mapping, str | Path) else mapping
+    table, problems = read_table(path, crs=crs, geometry_required=layer != "teams")
+    frame = table.frame
+    filled = [c for c in frame.columns if frame[c].notna().any()]
+    columns = resolve(list(frame.columns), layer, file_label=f"file {table.file}",
+                      explicit=explicit, non_empty=filled)
+    summary = ImportSummary(table.file, layer, columns, table.source_crs, dry_run=dry_run)
+    rejected = [Rejection(table.file, row, fld, why) for row, fld, why in problems]
+    bad_rows = {r.row for r in rejected}
+    candidates = _check_rows(table, layer, columns, rejected, bad_rows, tick)
+    candidates = _refuse_duplicates(table.file, layer, candidates, rejected)
+    if layer == "hazards" and not dry_run and organisation_code is None:
+        raise ValidationError("import", "org", "hazards enter the record through a report: "
+                                               "name the reporting organisation with --org")
+    with repo.reader() as uow:
+        if layer != "teams":
+            candidates = _refuse_far(uow, table.file, candidates, rejected)
+        plan = _compare(uow, table.file, layer, candidates, organisation_code)
+    rejected.extend(plan.rejected)
+    summary.rejected = sorted(rejected, key=lambda r: (r.row, r.field))
+    summary.created, summary.updated, summary.unchanged = (
+        len(plan.new), len(plan.changed), plan.unchanged)
+    if dry_run:
+        return summary
+    if summary.rejected and not skip_invalid:
+        summary.refused = True
+        summary.created = summary.updated = summary.unchanged = 0
+        return summary
+    reason = f"import {table.file}"
+    if layer == "settlements":
+        _write_settlements(repo, author, reason, plan, tick)
+    elif layer == "teams":
+        _write_teams(repo, author, reason, plan, tick)
+    else:
+        summary.report_code = _write_hazards(
+            repo, author, table.file, plan, organisation_code or "",
+            info_date or date.today(), approve, tick)
+    return summary
+
+
+# --- pass 2: rows -----------------------------------------------------------------------
+
+def _check_rows(table, layer: str, columns: dict[str, str], rejected: list[Rejection],
+                bad_rows: set[int], tick: Progress) -> list[Candidate]:
+    frame = table.frame
+    cells_of = {fld: frame[col].tolist() for fld, col in columns.items()}
+    out: list[Candidate] = []
+    total = len(frame)
+    word = table.row_word
+    for i, row in enumerate(table.rows):
+        if i % _PROGRESS_EVERY == 0:
+            tick("checking", i, total)
+        cells = {fld: values[i] for fld, values in cells_of.items()}
+        geometry = table.geometry[i] if table.geometry is not None else None
+        record = f"{table.file} {word} {row}"
+        if layer == "settlements":
+            candidate, problems = rows_.settlement(cells, geometry, record)
+        elif layer == "teams":
+            candidate, problems = rows_.team(cells, record)
+        else:
+            candidate, problems = rows_.hazard(cells, geometry, record)
+        if row in bad_rows:  # its geometry was unreadable: already named by the reader
+            candidate, problems = None, [p for p in problems if p[0] != "geometry"]
+        rejected.extend(Rejection(table.file, row, fld, why) for fld, why in problems)
+        if candidate is not None:
+            candidate.row = row
+            out.append(candidate)
+    tick("checking", total, total)
+    return out
+
+
+def _refuse_duplicates(file: str, layer: str, candidates: list[Candidate],
+                       rejected: list[Rejection]) -> list[Candidate]:
+    """Refuse *every* row of a repeated code or shape: which one is right is not ours to pick."""
+    groups: dict[tuple[str, Any], list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        groups[("code", c.code)].append(c)
+        if c.geometry is not None:
+            groups[("geometry", shape_key(c.geometry))].append(c)
+    refused: set[int] = set()
+    for (kind, _key), group in groups.items():
+        if len(group) < 2:
+            continue
+        for c in group:
+            others = ", ".join(str(o.row) for o in group if o is not c)
+            if kind == "code":
+                problem = f"code {c.code!r} appears again on row(s) {others}; codes are unique"
+            else:
+                what = "point" if c.geometry.geom_type == "Point" else "shape"
+                problem = f"duplicate {what}: the same {what} as row(s) {others}"
+            rejected.append(Rejection(file, c.row, "code" if kind == "code" else "geometry",
+                                      problem))
+            refused.add(c.row)
+    return [c for c in candidates if c.row not in refused]
+
+
+def _project_extent(uow: UnitOfWork) -> tuple[float, float, float, float] | None:
+    geoms: list[BaseGeometry] = []
+    for table, column in ((s.settlements, s.settlements.c.geom),
+                          (s.hazard_areas, s.hazard_areas.c.geom)):
+        geoms.extend(g for (g,) in uow.conn.execute(select(column).select_from(table))
+                     if g is not None)
+    if not geoms:
+        return None
+    return tuple(shapely.total_bounds(np.asarray(geoms, dtype=object)).tolist())
+
+
+def _refuse_far(uow: UnitOfWork, file: str, candidates: list[Candidate],
+                rejected: list[Rejection]) -> list[Candidate]:
+    """Refuse features far outside the area the project's data already covers."""
+    extent = _project_extent(uow)
+    if extent is None or not candidates:
+        return candidates
+    minx, miny, maxx, maxy = extent
+    pad_lat = MAX_DISTANCE_FROM_PROJECT_KM / _KM_PER_DEGREE
+    widest = min(89.0, max(abs(miny), abs(maxy)) + pad_lat)
+    pad_lon = pad_lat / max(math.cos(math.radians(widest)), 0.05)
+    bounds = shapely.bounds(np.asarray([c.geometry for c in candidates], dtype=object))
+    far = (bounds[:, 0] < minx - pad_lon) | (bounds[:, 2] > maxx + pad_lon) | \
+        (bounds[:, 1] < miny - pad_lat) | (bounds[:, 3] > maxy + pad_lat)
+    for c in np.asarray(candidates, dtype=object)[far]:
+        x, y = c.geometry.centroid.coords[0]
+        rejected.append(Rejection(
+            file, c.row, "geometry",
+            f"({x:.5f}, {y:.5f}) is more than {MAX_DISTANCE_FROM_PROJECT_KM:.0f} km outside "
+            f"the project's area ({minx:.3f}, {miny:.3f}, {maxx:.3f}, {maxy:.3f}): "
+            "swapped lon/lat or a wrong CRS?"))
+    return [c for c, f in zip(candidates, far, strict=True) if not f]
+
+
+def _stored(uow: UnitOfWork, table: Table, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(codes), _CHUNK):
+        chunk = list(codes[start:start + _CHUNK])
+        for row in uow.conn.execute(select(table).where(table.c.code.in_(chunk))).mappings():
+            found[row["code"]] = dict(row)
+    return found
+
+
+def _compare(uow: UnitOfWork, file: str, layer: str, candidates: list[Candidate],
+             organisation_code: str | None) -> _Plan:
+    if layer == "settlements":
+        return _compare_settlements(uow, candidates)
+    if layer == "teams":
+        return _compare_teams(uow, file, candidates)
+    return _compare_hazards(uow, file, candidates, organisation_code)
+
+
+def _differences(stored: dict[str, Any], values: dict[str, Any],
+                 geometry_fields: Iterable[str] = ()) -> dict[str, Any]:
+    geometric = set(geometry_fields)
+    changed: dict[str, Any] = {}
+    for key, value in values.items():
+        old = stored.get(key)
+        if key in geometric:
+            same = same_shape(old, value)
+        elif isinstance(value, float) or isinstance(old, float):
+            same = old is not None and value is not None and abs(float(old) - value) < 1e-9
+        else:
+            same = old == value
+        if not same:
+            changed[key] = value
+    return changed
+
+
+def _compare_settlements(uow: UnitOfWork, candidates: list[Candidate]) -> _Plan:
+    plan = _Plan()
+    stored = _stored(uow, s.settlements, [c.code for c in candidates])
+    for c in candidates:
+        row = stored.get(c.code)
+        if row is None:
+            plan.new.append(c)
+            continue
+        current = {**row, "point": row["geom"]}
+        changed = _differences(current, c.values, ("point", "footprint"))
+        if changed:
+            plan.changed.append((c, row, changed))
+        else:
+            plan.unchanged += 1
+    return plan
+
+
+def _compare_teams(uow: UnitOfWork, file: str, candidates: list[Candidate]) -> _Plan:
+    plan = _Plan()
+    orgs = dict(uow.conn.execute(select(s.organisations.c.code, s.organisations.c.id)).all())
+    stored = _stored(uow, s.teams, [c.code for c in candidates])
+    for c in candidates:
+        org = c.values["organisation_code"]
+        if org not in orgs:
+            plan.rejected.append(Rejection(
+                file, c.row, "organisation_code",
+                f"organisation {org!r} does not exist; add it before importing its teams"))
+            continue
+        values = {k: v for k, v in c.values.items() if k != "organisation_code"}
+        values["organisation_id"] = int(orgs[org])
+        c.values = values
+        row = stored.get(c.code)
+        if row is None:
+            plan.new.append(c)
+            continue
+        changed = _differences(row, values)
+        if changed:
+            plan.changed.append((c, row, changed))
+        else:
+            plan.unchanged += 1
+    return plan
+
+
+def _pending_hazards(uow: UnitOfWork, codes: Sequence[str]) -> dict[str, tuple[str, Any]]:
+    """New-hazard entries not yet decided: {hazard code: (report code, geometry)}."""
+    e, r = s.report_entries, s.reports
+    open_statuses = (ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value)
+    found: dict[str, tuple[str, Any]] = {}
+    for start in range(0, len(codes), _CHUNK):
+        chunk = list(codes[start:start + _CHUNK])
+        query = (select(e.c.hazard_code, r.c.code, e.c.payload)
+                 .join(r, r.c.id == e.c.report_id)
+                 .where(e.c.kind == "new_hazard", e.c.hazard_code.in_(chunk),
+                        r.c.status.in_(open_statuses)))
+        for hazard_code, report_code, payload in uow.conn.execute(query):
+            found[hazard_code] = (report_code, shapely.geometry.shape(payload["geometry"]))
+    return found
+
+
+_BOUNDARY = "hazard boundaries change through survey (cancel/reduce), not by import"
+
+
+def _compare_hazards(uow: UnitOfWork, file: str, candidates: list[Candidate],
+                     organisation_code: str | None) -> _Plan:
+    plan = _Plan()
+    if organisation_code is not None and uow.row(s.organisations,
+                                                 code=organisation_code) is None:
+        raise ValidationError("import", "org", f"organisation {organisation_code!r} "
+                                               "does not exist")
+    codes = [c.code for c in candidates]
+    stored = _stored(uow, s.hazard_areas, codes)
+    pending = _pending_hazards(uow, [c for c in codes if c not in stored])
+    for c in candidates:
+        row = stored.get(c.code)
+        if row is None and c.code in pending:
+            report_code, geometry = pending[c.code]
+            if same_shape(geometry, c.geometry):
+                plan.unchanged += 1
+            else:
+                plan.rejected.append(Rejection(
+                    file, c.row, "geometry",
+                    f"hazard {c.code} awaits approval in report {report_code} with another "
+                    "boundary; approve or reject that report first"))
+            continue
+        if row is None:
+            plan.new.append(c)
+            continue
+        if not same_shape(row["geom"], c.geometry):
+            plan.rejected.append(Rejection(file, c.row, "geometry",
+                                           f"hazard {c.code}: {_BOUNDARY}"))
+            continue
+        current = {"name": row["name"], "classification": row["declared_classification"],
+                   "eo_suspected": sorted(row["eo_suspected"] or []),
+                   "blockages": sorted(row["blockages"] or [])}
+        changed = _differences(current, c.values)
+        if changed:
+            plan.rejected.append(Rejection(
+                file, c.row, sorted(changed)[0],
+                f"hazard {c.code} exists with other {', '.join(sorted(changed))}; changing "
+                "an existing hazard's attributes by import is not supported yet: report it "
+                "(evidence entry) or edit it through a report"))
+        else:
+            plan.unchanged += 1
+    return plan
+
+
+# --- pass 3: writes ---------------------------------------------------------------------
+
+def _write_settlements(repo: Repository, author: str, reason: str, plan: _Plan,
+                       tick: Progress) -> None:
+    if not plan.new and not plan.changed:
+        return
+    total = len(plan.new) + len(plan.changed)
+    with repo.unit(author, reason) as uow:
+        tick("writing", 0, total)
+        new_ids = bulk.load_settlements(uow, [Settlement(
+            code=c.code, name=c.values.get("name", c.code), admin_area=c.values.get(
+                "admin_area", ""), point=c.values["point"], population=c.values["population"],
+            footprint=c.values.get("footprint")) for c in plan.new])
+        tick("writing", len(plan.new), total)
+        for done, (c, row, changed) in enumerate(plan.changed, start=len(plan.new) + 1):
+            if "footprint" in changed or "point" in changed:
+                changed["point"], changed["footprint"] = c.values["point"], \
+                    c.values.get("footprint")
+            reference.update_settlement(uow, c.code, row["version"], changed)
+            if done % _PROGRESS_EVERY == 0:
+                tick("writing", done, total)
+        if new_ids:
+            status.refresh(uow, new_ids)
+        tick("writing", total, total)
+
+
+def _write_teams(repo: Repository, author: str, reason: str, plan: _Plan,
+                 tick: Progress) -> None:
+    if not plan.new and not plan.changed:
+        return
+    total = len(plan.new) + len(plan.changed)
+    orgs: dict[int, str] = {}
+    with repo.unit(author, reason) as uow:
+        orgs = {int(i): c for c, i in uow.conn.execute(
+            select(s.organisations.c.code, s.organisations.c.id))}
+        for done, c in enumerate(plan.new, start=1):
+            v = c.values
+            reference.add_team(uow, Team(
+                code=c.code, organisation_code=orgs[v["organisation_id"]],
+                asset_type=AssetType(v["asset_type"]), headcount=v["headcount"],
+                productivity_m2_day=v["productivity_m2_day"],
+                working_width_m=v.get("working_width_m"), available=v.get("available", True)))
+            if done % _PROGRESS_EVERY == 0:
+                tick("writing", done, total)
+        for _c, row, changed in plan.changed:
+            uow.update(s.teams, row["id"], changed, expected_version=row["version"])
+        tick("writing", total, total)
+
+
+def _write_hazards(repo: Repository, author: str, file: str, plan: _Plan, organisation: str,
+                   info_date: date, approve: bool, tick: Progress) -> str | None:
+    """One report per import: drafted, submitted, and approved only when asked.
+
+    Three transactions (the report workflow's own): a failed approval leaves the report
+    submitted in the queue, where an information manager sees why.
+    """
+    if not plan.new:
+        return None
+    total = len(plan.new)
+    tick("reporting", 0, total)
+    entries = [("new_hazard", {
+        "code": c.code, "name": c.values.get("name", c.code),
+        "classification": c.values.get("classification", "SHA"),
+        "eo_suspected": c.values.get("eo_suspected", []),
+        "blockages": c.values.get("blockages", []),
+        "geometry": geojson(c.geometry)}) for c in plan.new]
+    code = reports.create_draft(repo, author=author, organisation_code=organisation,
+                                info_date=info_date, entries=entries, summary=f"import {file}")
+    reports.submit(repo, code, author)
+    tick("reporting", total // 2, total)
+    if approve:
+        reports.approve(repo, code, author)
+    tick("reporting", total, total)
+    return code
+
+
+__all__ = ["FIELDS", "MAX_DISTANCE_FROM_PROJECT_KM", "ImportSummary", "Rejection",
+           "import_file"]

@@ -1,0 +1,144 @@
+"""Which column of an outside file holds which demine field.
+
+National data sets arrive with whatever column names the last GIS officer chose
+("Hazard_ID", "HAZ CODE", "Pop_2020"). Recognising demine's own names and the common
+variants saves a mapping file for most files; anything else is named explicitly in a
+YAML/JSON mapping file. A required field that cannot be found is refused with the file
+and the field named, before anything is read row by row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from demine.domain.errors import ValidationError
+
+LAYERS = ("settlements", "teams", "hazards")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A demine field of an import layer: is it required, and what else it is called."""
+
+    name: str
+    required: bool
+    variants: tuple[str, ...] = ()
+
+
+#: Fields of each layer, in the order a dry run shows them. Geometry is not a column
+#: (it comes from the file's geometry, a WKT column or lon/lat columns: see reading).
+FIELDS: dict[str, tuple[FieldSpec, ...]] = {
+    "settlements": (
+        FieldSpec("code", True, ("settlement_code", "settlement_id", "code", "id", "pcode",
+                                 "p_code", "loc_code", "village_code", "stl_code")),
+        FieldSpec("name", False, ("settlement_name", "name_en", "name", "village", "locality",
+                                  "settlement", "village_name", "place")),
+        FieldSpec("admin_area", False, ("admin_area", "admin", "district", "adm2", "adm2_en",
+                                        "admin2", "municipality", "region", "province")),
+        FieldSpec("population", True, ("population", "pop", "pop_total", "inhabitants",
+                                       "people", "population_total")),
+    ),
+    "teams": (
+        FieldSpec("code", True, ("team_code", "team_id", "code", "id", "team")),
+        FieldSpec("organisation_code", True, ("organisation_code", "organization_code",
+                                              "organisation", "organization", "org", "org_code",
+                                              "operator", "operator_code")),
+        FieldSpec("asset_type", True, ("asset_type", "asset", "type", "team_type")),
+        FieldSpec("headcount", True, ("headcount", "staff", "members", "size", "team_size",
+                                      "personnel")),
+        FieldSpec("productivity_m2_day", True, ("productivity_m2_day", "productivity",
+                                                "m2_day", "m2_per_day", "rate", "output")),
+        FieldSpec("working_width_m", False, ("working_width_m", "working_width", "width",
+                                             "width_m")),
+        FieldSpec("available", False, ("available", "active", "availability")),
+    ),
+    "hazards": (
+        FieldSpec("code", True, ("hazard_code", "hazard_id", "code", "id", "ha_code", "haz_code",
+                                 "hazard", "sha_code", "cha_code")),
+        FieldSpec("name", False, ("hazard_name", "name_en", "name", "description_name",
+                                  "local_name")),
+        FieldSpec("classification", False, ("classification", "classif", "class",
+                                            "hazard_type", "hazard_class", "sha_cha")),
+        FieldSpec("eo_suspected", False, ("eo_suspected", "eo", "eo_type", "eo_types",
+                                          "suspected_eo", "contamination", "device_type")),
+        FieldSpec("blockages", False, ("blockages", "blockage", "blocked", "land_use",
+                                       "impact")),
+    ),
+}
+
+
+def normalise(name: str) -> str:
+    """Case-, space- and punctuation-insensitive form of a column name ("Hazard ID" = hazard_id)."""
+    return re.sub(r"[^0-9a-z²]+", "_", str(name).strip().lower()).strip("_")
+
+
+def load_mapping_file(path: Path) -> dict[str, str]:
+    """Read an explicit mapping ``{demine_field: file_column}`` from YAML or JSON.
+
+    JSON is valid YAML, so one parser reads both.
+    """
+    label = f"mapping file {path.name}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValidationError(label, "file", f"cannot be read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ValidationError(label, "file", f"is not valid YAML or JSON: {exc}") from exc
+    if not isinstance(data, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValidationError(label, "file",
+                              "must map demine field names to column names, e.g. code: HAZ_ID")
+    return dict(data)
+
+
+def resolve(columns: Sequence[str], layer: str, *, file_label: str,
+            explicit: Mapping[str, str] | None = None,
+            non_empty: Iterable[str] = ()) -> dict[str, str]:
+    """``{demine_field: column}`` for the fields found; refuses a missing required field.
+
+    ``explicit`` entries win; then an exact demine name, then the variants in order,
+    preferring a column that holds values (``non_empty``): KML files carry an empty
+    ``Name`` column beside the attribute that really holds the name.
+    """
+    specs = {f.name: f for f in FIELDS[layer]}
+    explicit = dict(explicit or {})
+    for field, column in explicit.items():
+        if field not in specs:
+            raise ValidationError(file_label, field,
+                                  f"mapping names an unknown {layer} field; known: "
+                                  f"{', '.join(specs)}")
+        if column not in columns:
+            raise ValidationError(file_label, field,
+                                  f"mapped to column {column!r}, which the file does not have; "
+                                  f"columns: {', '.join(map(str, columns))}")
+    filled = set(non_empty)
+    by_norm: dict[str, list[str]] = {}
+    for column in columns:
+        by_norm.setdefault(normalise(column), []).append(column)
+    for candidates in by_norm.values():
+        candidates.sort(key=lambda c: c not in filled)
+    found: dict[str, str] = {}
+    taken = set(explicit.values())
+    for spec in FIELDS[layer]:
+        if spec.name in explicit:
+            found[spec.name] = explicit[spec.name]
+            continue
+        matches = [c for variant in (spec.name, *spec.variants)
+                   for c in by_norm.get(normalise(variant), []) if c not in taken]
+        if matches:
+            best = next((c for c in matches if c in filled), matches[0])
+            found[spec.name] = best
+            taken.add(best)
+        else:
+            if spec.required:
+                raise ValidationError(
+                    file_label, spec.name,
+                    f"required column not found (tried {', '.join(spec.variants)}); "
+                    f"columns: {', '.join(map(str, columns))}; name it in a mapping file "
+                    f"(--mapping) as  {spec.name}: <column>")
+    return found
