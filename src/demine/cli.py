@@ -7,20 +7,24 @@ else the login name), so the audit trail always says who.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from demine.cli_common import (
+    DbOption,
+    UserOption,
+    console,
+)
+from demine.cli_common import errors as _errors
+from demine.cli_common import m2 as _m2
+from demine.cli_common import open_repo as _open
+from demine.cli_common import user_of as _user
 from demine.domain.errors import DemineError
 from demine.domain.vocab import ActivityStatus, ActivityType, ReleaseMethod
 from demine.geo.crs import MetricFrame
@@ -33,37 +37,6 @@ app = typer.Typer(help="demine: the record of explosive hazards, land release an
                   no_args_is_help=True, pretty_exceptions_enable=False)
 reports_app = typer.Typer(help="Reports: list, approve and reject.", invoke_without_command=True)
 app.add_typer(reports_app, name="reports")
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[str | None, typer.Option(
-    "--db", help="SQLite file or PostgreSQL URL; default $DEMINE_DB, else ./demine.sqlite")]
-UserOption = Annotated[str | None, typer.Option(
-    "--user", help="who signs this change; default $DEMINE_USER, else the login name")]
-
-
-def _user(user: str | None) -> str:
-    return user or os.environ.get("DEMINE_USER") or getpass.getuser()
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn demine's own errors into one readable line and exit status 1."""
-    try:
-        yield
-    except DemineError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
-
-
-def _open(db: str | None, create: bool = False) -> Repository:
-    return Repository.open(db, create=create)
-
-
-def _m2(value: float) -> str:
-    return f"{value:,.0f}"
-
-
 @app.command()
 def init(
     db: DbOption = None,

@@ -10,23 +10,14 @@ import a second copy of that module.
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from demine.cli_common import DbOption, console, errors, open_repo
 from demine.io.export import FORMATS, SINGLE_FILE, export_project
 from demine.io.layers import LAYERS
-
-DbOption = Annotated[str | None, typer.Option(
-    "--db", help="SQLite file or PostgreSQL URL; default $DEMINE_DB, else ./demine.sqlite")]
-
-
-def _cli() -> ModuleType:
-    from demine import cli
-
-    return cli
 
 
 def _format_of(out: Path, fmt: str | None) -> str:
@@ -52,9 +43,8 @@ def export(
 ) -> None:
     """Export the project's layers to GeoPackage (with QGIS styles), Shapefile, GeoJSON,
     KML, CSV or XLSX."""
-    cli = _cli()
-    with cli._errors():
-        repo = cli._open(db)
+    with errors():
+        repo = open_repo(db)
         chosen = [x for x in layers.split(",")] if layers is not None else None
         summary = export_project(repo, out, _format_of(out, fmt), chosen,
                                  include_sensitive=include_sensitive)
@@ -65,8 +55,8 @@ def export(
         for layer in summary.layers:
             where = layer.skipped or ", ".join(p.name for p in layer.files)
             table.add_row(layer.name, str(layer.features), where)
-        cli.console.print(table)
-        cli.console.print(
+        console.print(table)
+        console.print(
             f"{len(summary.layers)} layers, {summary.features} features, "
             f"{len(summary.files)} file(s); personal data "
             + ("[bold yellow]included[/] (sensitive)" if include_sensitive else

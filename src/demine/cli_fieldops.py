@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from shapely.geometry import LineString
 
+from demine.cli_common import DbOption, UserOption, console, errors, m2, open_repo, user_of
 from demine.domain.errors import DemineError
 from demine.fieldops.coverage import Machine
 from demine.fieldops.export import SYNTHETIC_LABEL, export_features, export_format
@@ -32,10 +32,6 @@ lanes_app = typer.Typer(help="Manual demining lanes and boxes: plan them, report
                         no_args_is_help=True)
 qc_app = typer.Typer(help="Post-clearance inspection (QC): sampling plans.", no_args_is_help=True)
 
-DbOption = Annotated[str | None, typer.Option(
-    "--db", help="SQLite file or PostgreSQL URL; default $DEMINE_DB, else ./demine.sqlite")]
-UserOption = Annotated[str | None, typer.Option(
-    "--user", help="who signs this change; default $DEMINE_USER, else the login name")]
 OutOption = Annotated[Path, typer.Option(
     "--out", help="file to write: .geojson (QGIS, web maps), .gpx (GPS) or .kml (Google Earth)")]
 LaneWidth = Annotated[float, typer.Option(help="lane width in metres (one deminer's lane)")]
@@ -46,15 +42,6 @@ BaseLine = Annotated[str | None, typer.Option(
 PartOption = Annotated[int | None, typer.Option(
     help="which polygon of a multipolygon hazard (1, 2, ...)")]
 
-
-def _cli() -> ModuleType:
-    from demine import cli
-
-    return cli
-
-
-def _m2(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 def _base_line(text: str | None) -> LineString | None:
@@ -88,7 +75,7 @@ def _day(text: str | None) -> date:
 def _synthetic_note(synthetic: bool, written: bool = True) -> None:
     if synthetic:
         labelled = ": every feature of the file is labelled so" if written else ""
-        _cli().console.print(f"[yellow]{SYNTHETIC_LABEL} synthetic data{labelled}; not for "
+        console.print(f"[yellow]{SYNTHETIC_LABEL} synthetic data{labelled}; not for "
                              "operational use.[/]")
 
 
@@ -110,10 +97,9 @@ def lanes_plan(
     db: DbOption = None,
 ) -> None:
     """Lay numbered lanes and boxes over a hazard's original polygon and write them."""
-    cli = _cli()
-    with cli._errors():
+    with errors():
         fmt = export_format(out)
-        repo = cli._open(db)
+        repo = open_repo(db)
         layout, frame, synthetic = fieldwork.hazard_lanes(
             repo, hazard, lane_width=lane_width, box_length=box_length,
             base_line=_base_line(base_line), part=part)
@@ -129,12 +115,12 @@ def lanes_plan(
                 ("lanes", f"{len(layout.lanes):,}"), ("boxes", f"{len(ids):,}"),
                 ("lane width (m)", f"{layout.lane_width:g}"),
                 ("box length (m)", f"{layout.box_length:g}"),
-                ("total area (m²)", _m2(layout.area_m2)),
+                ("total area (m²)", m2(layout.area_m2)),
                 ("first box", ids[0]), ("last box", ids[-1]),
                 ("base line", f"{start[0]:.6f} {start[1]:.6f}, {end[0]:.6f} {end[1]:.6f}")):
             table.add_row(label, value)
-        cli.console.print(table)
-        cli.console.print(f"written: {out} ({fmt}, {len(layout.lanes) + len(ids) + 1} features)")
+        console.print(table)
+        console.print(f"written: {out} ({fmt}, {len(layout.lanes) + len(ids) + 1} features)")
         _synthetic_note(synthetic)
 
 
@@ -162,10 +148,9 @@ def lanes_progress(
     Use the same --lane-width, --box-length and --base-line as `demine lanes plan`, or the
     box ids name other ground.
     """
-    cli = _cli()
-    with cli._errors():
-        repo = cli._open(db)
-        who = cli._user(user)
+    with errors():
+        repo = open_repo(db)
+        who = user_of(user)
         ids = _box_ids(boxes)
         result = fieldwork.lane_progress_draft(
             repo, author=who, organisation_code=organisation, hazard_code=hazard,
@@ -178,14 +163,14 @@ def lanes_progress(
 
             reports.submit(repo, code, who)
         state = "submitted" if submit else "draft"
-        cli.console.print(
+        console.print(
             f"report [bold]{code}[/] ({state}): {len(dict.fromkeys(ids))} box(es) of {hazard}, "
-            f"{_m2(area)} m² cleared by activity {activity}")
+            f"{m2(area)} m² cleared by activity {activity}")
         if submit:
-            cli.console.print(f"next: an information manager approves it with "
+            console.print(f"next: an information manager approves it with "
                               f"`demine reports approve {code}`")
         else:
-            cli.console.print("next: the operator submits the draft (through the API, or file "
+            console.print("next: the operator submits the draft (through the API, or file "
                               "with --submit), then an information manager approves it")
         _synthetic_note(plan.synthetic, written=False)
 
@@ -209,10 +194,9 @@ def coverage(
     db: DbOption = None,
 ) -> None:
     """Plan a coverage path for a flail or robotic platform over what remains of a hazard."""
-    cli = _cli()
-    with cli._errors():
+    with errors():
         fmt = export_format(out)
-        repo = cli._open(db)
+        repo = open_repo(db)
         options = {"working_width_m": width, "min_turn_radius_m": turn_radius,
                    "speed_m_s": speed, "overlap_m": overlap, "turn_time_s": turn_time}
         if team is not None:
@@ -237,17 +221,17 @@ def coverage(
                 ("swaths", f"{plan.swath_count:,}"),
                 ("headland passes", f"{len(plan.headland):,}"),
                 ("turns", f"{plan.turn_count:,}"),
-                ("path length (m)", _m2(plan.path_length_m)),
+                ("path length (m)", m2(plan.path_length_m)),
                 ("time estimate", f"{hours:,.1f} h ({hours / 8:,.1f} working days of 8 h)"),
-                ("area to work (m²)", _m2(plan.area_m2)),
+                ("area to work (m²)", m2(plan.area_m2)),
                 ("coverage", f"{plan.coverage_fraction:.2%}"),
                 ("uncovered (m²)", f"{plan.uncovered_m2:,.1f}"),
-                ("worked twice (m²)", _m2(plan.double_covered_m2))):
+                ("worked twice (m²)", m2(plan.double_covered_m2))):
             table.add_row(label, value)
         if left_out > 0:
             table.add_row("crumbs left out (m²)", f"{left_out:,.2f}")
-        cli.console.print(table)
-        cli.console.print(f"written: {out} ({fmt}, {len(features)} features)")
+        console.print(table)
+        console.print(f"written: {out} ({fmt}, {len(features)} features)")
         _synthetic_note(synthetic)
 
 
@@ -274,10 +258,9 @@ def qc_plan(
     db: DbOption = None,
 ) -> None:
     """Sampling plan and sample units for the post-clearance inspection of released land."""
-    cli = _cli()
-    with cli._errors():
+    with errors():
         fmt = export_format(out)
-        repo = cli._open(db)
+        repo = open_repo(db)
         result = fieldwork.qc_plan(repo, target, confidence=confidence, fraction=fraction,
                                    aql=aql, unit_size=unit_size, seed=seed,
                                    stratified=not random)
@@ -289,7 +272,7 @@ def qc_plan(
         table.add_column("")
         table.add_column("value", justify="right")
         letter = fieldwork.qc_letter(result)
-        rows = [("released area (m²)", _m2(r.area_m2)),
+        rows = [("released area (m²)", m2(r.area_m2)),
                 ("sample unit", f"{result.unit_size:g} m x {result.unit_size:g} m"),
                 ("lot (units)", f"{result.lot_size:,}"),
                 ("plan", result.kind)]
@@ -306,8 +289,8 @@ def qc_plan(
         rows += [(f"Pa at p = {q:g}", f"{pa:.3f}") for q, pa in result.oc]
         for label, value in rows:
             table.add_row(label, value)
-        cli.console.print(table)
-        cli.console.print(f"written: {out} ({fmt}, {len(result.units)} sample units)")
+        console.print(table)
+        console.print(f"written: {out} ({fmt}, {len(result.units)} sample units)")
         _synthetic_note(r.synthetic)
 
 
@@ -329,20 +312,19 @@ def risk(
     db: DbOption = None,
 ) -> None:
     """Residual-risk statement of a hazard, with the assumptions behind every figure."""
-    cli = _cli()
-    with cli._errors():
-        repo = cli._open(db)
+    with errors():
+        repo = open_repo(db)
         result = fieldwork.hazard_risk(
             repo, hazard, pd=pd, qc_fraction=qc_fraction, pq=pq,
             density_confidence=None if plain_density else fieldwork.DEFAULT_DENSITY_CONFIDENCE)
         label = f"{SYNTHETIC_LABEL} " if result.synthetic else ""
-        cli.console.print(f"[bold]{label}Residual risk of {hazard}[/]")
+        console.print(f"[bold]{label}Residual risk of {hazard}[/]")
         lines = result.statements()
         if not lines:
-            cli.console.print("no cleared land and no remaining land: nothing to state")
+            console.print("no cleared land and no remaining land: nothing to state")
         for line in lines:
-            cli.console.print(f"- {line}")
-        cli.console.print("[bold]Assumptions[/]")
+            console.print(f"- {line}")
+        console.print("[bold]Assumptions[/]")
         for note in result.assumptions:
-            cli.console.print(f"- {note}")
+            console.print(f"- {note}")
         _synthetic_note(result.synthetic, written=False)

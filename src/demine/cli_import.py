@@ -14,23 +14,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from demine.cli_common import DbOption, UserOption, console, err
 from demine.domain.errors import DemineError
 from demine.io.imports import ImportSummary, Rejection, import_file
 from demine.io.mapping import LAYERS
 from demine.store import Repository
-
-# Not imported from demine.cli: that module imports this one to register the command
-# (and runs as __main__ under `python -m demine.cli`), so the few helpers are local.
-console = Console()
-err = Console(stderr=True)
-DbOption = Annotated[str | None, typer.Option(
-    "--db", help="SQLite file or PostgreSQL URL; default $DEMINE_DB, else ./demine.sqlite")]
-UserOption = Annotated[str | None, typer.Option(
-    "--user", help="who signs this change; default $DEMINE_USER, else the login name")]
 
 #: Rejections printed on the terminal; the rest go to --report.
 SHOWN_REJECTIONS = 30
