@@ -154,12 +154,18 @@ class _Evaluator:
     the assets interact: the same batch, with each job's ready time taken from its
     predecessors' current finish, only screens the moves, and the few best are then
     timed whole by ``evaluate`` before one is accepted.
+
+    Group terms (``W_g * max C_j``) also couple assets. For screening, each group's
+    weight is charged to its currently last-finishing member as an extra completion
+    weight (the member whose delay would move the maximum); the exact check then
+    scores the true objective.
     """
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.separable = not problem.precedence
+        self.separable = not problem.precedence and not problem.groups
         self.ready = problem.release.astype(float).copy()
+        self.extra_wc = np.zeros(problem.n_jobs)
         self.cols = [
             (problem.proc[:, a].copy(),
              None if problem.setup is None else problem.setup[a])
@@ -179,6 +185,12 @@ class _Evaluator:
         for i, j in pb.precedence:
             ready[j] = max(ready[j], finish[i])
         self.ready = ready
+        if pb.groups and pb.group_weight is not None:
+            extra = np.zeros(pb.n_jobs)
+            for g, w in zip(pb.groups, pb.group_weight, strict=True):
+                idx = np.asarray(g)
+                extra[idx[int(np.argmax(finish[idx]))]] += w
+            self.extra_wc = extra
 
     def batch(self, a: int, cands: np.ndarray) -> np.ndarray:
         """Cost of each row of ``cands`` (equal-length orders) run on asset ``a``."""
@@ -186,14 +198,19 @@ class _Evaluator:
         rows, length = cands.shape
         cost = np.zeros(rows)
         proc, setup = self.cols[a]
-        ready, due, wt, wc = self.ready, pb.due, pb.weight, pb.completion_weight
+        ready, due, wt = self.ready, pb.due, pb.weight
+        wc = pb.completion_weight + self.extra_wc
+        down = pb.downtime[a] if pb.downtime else ()
         t = np.full(rows, float(pb.available[a]))
         prev = None
         for k in range(length):
             j = cands[:, k]
             if setup is not None and prev is not None:
                 t = t + setup[prev, j]
-            t = np.maximum(t, ready[j]) + proc[j]
+            t = np.maximum(t, ready[j])
+            for lo, hi in down:  # periods are sorted and disjoint: one pass suffices
+                t = np.where((t < hi) & (t + proc[j] > lo), hi, t)
+            t = t + proc[j]
             cost += wt[j] * np.maximum(t - due[j], 0.0)
             cost += wc[j] * t
             prev = j

@@ -32,6 +32,12 @@ class Problem:
     ``setup[a, i, j]`` is the travel/setup time on asset ``a`` between job ``i`` and
     job ``j``; ``precedence`` pairs ``(i, j)`` mean ``j`` starts after ``i`` ends,
     whatever assets they are on.
+
+    Group terms add ``sum(group_weight[g] * max(C_j for j in groups[g]))``: a
+    settlement reopens when the last hazard keeping it closed is released, so its cost
+    is a maximum, not a sum. ``downtime[a]`` lists half-open ``(from, to)`` periods
+    in which asset ``a`` may not work; a job never straddles one (it waits until the
+    period ends), which is how leave, maintenance and rotations are modelled.
     """
 
     proc: np.ndarray
@@ -44,6 +50,9 @@ class Problem:
     setup: np.ndarray | None = None
     jobs: tuple[str, ...] = ()
     assets: tuple[str, ...] = ()
+    groups: tuple[tuple[int, ...], ...] = ()
+    group_weight: np.ndarray | None = None
+    downtime: tuple[tuple[tuple[float, float], ...], ...] = ()
 
     @property
     def n_jobs(self) -> int:
@@ -79,12 +88,17 @@ class Problem:
         setup: np.ndarray | None = None,
         jobs: Sequence[str] | None = None,
         assets: Sequence[str] | None = None,
+        groups: Sequence[Sequence[int]] = (),
+        group_weight: Sequence[float] | np.ndarray | None = None,
+        downtime: Sequence[Sequence[tuple[float, float]]] | None = None,
     ) -> Problem:
         """Validate and normalise; a 1-D ``proc`` is a single asset.
 
         Missing weights default to 0 (no tardiness cost), missing due dates to
         ``inf``; ``setup`` may be ``(n, n)`` (same travel for every asset) or
-        ``(m, n, n)``.
+        ``(m, n, n)``. ``groups`` are non-empty job index lists with one
+        ``group_weight`` each (default 1); ``downtime`` has one list of
+        ``(from, to)`` periods per asset.
         """
         p = np.asarray(proc, dtype=float)
         if p.ndim == 1:
@@ -133,7 +147,21 @@ class Problem:
         anames = tuple(assets) if assets is not None else tuple(f"A{a}" for a in range(m))
         if len(names) != n or len(anames) != m:
             raise ValueError("one name per job and per asset")
-        return cls(p, w, d, r, wc, av, prec, s, names, anames)
+        grp = tuple(tuple(sorted({int(j) for j in g})) for g in groups)
+        if any(not g or g[0] < 0 or g[-1] >= n for g in grp):
+            raise ValueError("groups must be non-empty lists of job indices")
+        gw = None
+        if grp:
+            gw = np.ones(len(grp)) if group_weight is None else np.asarray(
+                group_weight, dtype=float)
+            if gw.shape != (len(grp),) or (gw < 0).any():
+                raise ValueError("group_weight must be >= 0, one per group")
+        down: tuple[tuple[tuple[float, float], ...], ...] = ()
+        if downtime is not None and any(len(d) for d in downtime):
+            if len(downtime) != m:
+                raise ValueError("downtime must have one list per asset")
+            down = tuple(_merge_periods(d) for d in downtime)
+        return cls(p, w, d, r, wc, av, prec, s, names, anames, grp, gw, down)
 
     @classmethod
     def single_machine(
@@ -154,6 +182,8 @@ class Problem:
             and not self.precedence
             and self.setup is None
             and bool((self.release <= self.available[0]).all())
+            and not self.groups
+            and not self.downtime
         )
 
     def is_integral(self) -> bool:
@@ -162,13 +192,39 @@ class Problem:
                  self.release, self.available, self.due[np.isfinite(self.due)]]
         if self.setup is not None:
             parts.append(self.setup.ravel())
+        if self.group_weight is not None:
+            parts.append(self.group_weight)
+        parts.extend(np.asarray(d, dtype=float).ravel() for d in self.downtime)
         return all(np.array_equal(x, np.round(x)) for x in parts)
 
     def trivial_lower_bound(self) -> float:
         """Each job alone on its fastest asset: a bound any schedule respects."""
         first = np.maximum(self.release[:, None], self.available[None, :]) + self.proc
         c = first.min(axis=1)
-        return float(job_costs(self, c).sum())
+        return float(job_costs(self, c).sum() + group_costs(self, c))
+
+
+def _merge_periods(periods: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """Sorted, non-overlapping, non-empty periods: what the left-shift push relies on."""
+    out: list[list[float]] = []
+    for a, b in sorted((float(a), float(b)) for a, b in periods):
+        if b < a:
+            raise ValueError(f"downtime period {(a, b)} ends before it starts")
+        if b == a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return tuple((a, b) for a, b in out)
+
+
+def fit_start(t: float, p: float, periods: Sequence[tuple[float, float]]) -> float:
+    """Earliest start >= ``t`` at which a job of length ``p`` meets no downtime period."""
+    for a, b in periods:
+        if t < b and t + p > a:
+            t = b
+    return t
 
 
 def _check_acyclic(preds: list[list[int]]) -> None:
@@ -196,6 +252,14 @@ def job_costs(problem: Problem, finish: np.ndarray) -> np.ndarray:
     tardy = np.maximum(finish - problem.due, 0.0)
     tardy = np.where(np.isfinite(tardy), tardy, 0.0)
     return problem.completion_weight * finish + problem.weight * tardy
+
+
+def group_costs(problem: Problem, finish: np.ndarray) -> float:
+    """``sum(W_g * max C_j over g)``: zero when the problem has no groups."""
+    if not problem.groups or problem.group_weight is None:
+        return 0.0
+    return float(sum(w * finish[list(g)].max()
+                     for g, w in zip(problem.groups, problem.group_weight, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -250,6 +314,8 @@ def evaluate(problem: Problem, sequences: Sequences | Sequence[Sequence[int]]) -
                 if setup is not None and last[a] >= 0:
                     t += setup[a, last[a], j]
                 s = max(t, ready)
+                if problem.downtime:
+                    s = fit_start(s, proc[j, a], problem.downtime[a])
                 start[j] = s
                 finish[j] = s + proc[j, a]
                 free[a] = finish[j]
@@ -259,7 +325,8 @@ def evaluate(problem: Problem, sequences: Sequences | Sequence[Sequence[int]]) -
                 progress = True
         if not progress:
             return bad
-    return Timing(start, finish, float(job_costs(problem, finish).sum()), True)
+    obj = float(job_costs(problem, finish).sum()) + group_costs(problem, finish)
+    return Timing(start, finish, obj, True)
 
 
 @dataclass(frozen=True)
