@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import shapely
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from shapely.affinity import rotate
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
@@ -148,10 +148,23 @@ def areas_with_holes(draw):
     return Polygon(outer.exterior, [h.exterior for h in holes])
 
 
+# two close triangular holes (~8.8 m apart): their merged rings meet at corners
+# between vertex arcs, leaving a lens on the bisector unless a spur runs down it
+TWO_CLOSE_TRIANGLES = shapely.from_wkt(
+    "POLYGON ((50 0, 35.35533905932738 35.35533905932737, 3.061616997868383e-15 50, "
+    "-35.35533905932737 35.35533905932738, -50 6.123233995736766e-15, "
+    "-35.355339059327385 -35.35533905932737, -9.184850993605149e-15 -50, "
+    "35.35533905932737 -35.355339059327385, 50 0), "
+    "(17 0, 11 3.464101615137755, 10.999999999999998 -3.4641016151377535, 17 0), "
+    "(2.161209223472559 3.365883939231586, -3.9955456093008705 0.1887201208046838, "
+    "1.8343363858283102 -3.5546040600362696, 2.161209223472559 3.365883939231586))")
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(areas_with_holes(), st.sampled_from([FLAIL, WHEELED, Machine(1.7, overlap_m=0.0),
                                             Machine(3.0, overlap_fraction=0.1,
                                                     headland_width_m=4.0)]))
+@example(TWO_CLOSE_TRIANGLES, WHEELED)
 def test_random_polygons_with_holes_are_covered_completely(area, machine):
     assume(area.is_valid)
     plan = plan_coverage(area, machine)
@@ -164,6 +177,17 @@ def test_random_polygons_with_holes_are_covered_completely(area, machine):
     for leg in plan.legs:
         if leg.kind == "turn" and machine.min_turn_radius_m > 0:
             assert circumradii(leg.geometry).min() >= machine.min_turn_radius_m * (1 - 1e-6)
+
+
+def test_ground_between_the_merged_rings_of_two_close_holes_is_covered():
+    plan = plan_coverage(TWO_CLOSE_TRIANGLES, WHEELED)
+    assert plan.uncovered_m2 <= 1e-6 * TWO_CLOSE_TRIANGLES.area
+    assert TWO_CLOSE_TRIANGLES.difference(plan.footprint).area <= 1e-6 * plan.area_m2
+    # where the rings merge, on the bisector between the holes' facing vertices
+    for y in (5.8, -5.5):
+        assert plan.footprint.buffer(1e-9).covers(Point(6.46, y))
+    assert_route_avoids(plan, noway_of(TWO_CLOSE_TRIANGLES))
+    assert_continuous(plan)
 
 
 def test_obstacles_are_worked_around_and_never_crossed():

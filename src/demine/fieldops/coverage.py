@@ -63,6 +63,11 @@ from demine.fieldops.turns import TransitGraph, turn_options
 SLIVER_M = 1e-3
 #: A contour vertex turning by more than this is a corner (spurs, a manoeuvre).
 CORNER_RAD = math.radians(20.0)
+#: A corner's bisector spur reaches at most this many working widths (sampled finely).
+TIP_MAX = 4
+TIP_SAMPLES = 321
+#: A bisector spur is added when it reaches further than the side spurs by this (m).
+TIP_TOL_M = 1e-6
 #: Tolerance (m) when checking that a turn stays in the free ground.
 FREE_TOL_M = 1e-6
 #: Angles (best quick estimates) laid out exactly before choosing.
@@ -288,12 +293,64 @@ def _narrowest(poly: Polygon) -> float:
 
 # --- headland (contour) passes ---------------------------------------------------------
 
-def _corner_spurs(coords: np.ndarray, closed: bool, half: float, free: BaseGeometry
+def _tip_reach(p: np.ndarray, b: np.ndarray, ringed: BaseGeometry, half: float
+               ) -> tuple[float, np.ndarray]:
+    """How far from corner ``p`` (towards ``b``) the ground is ``half`` nearer to ``ringed``.
+
+    The contour pass through ``p`` (at distance ``d`` from what it rings) must work
+    the ground down to ``d - half``; beyond that the previous pass takes over. Along
+    the corner's bisector the distance falls at the rate sin(θ/2) of the angle θ at
+    which the two offset fronts meet, slower where they are arcs. Returns 0 when the
+    distance never falls that far within ``TIP_MAX`` working widths. Where the corner
+    is the meeting of two zones' rings, the medial axis between them curves, so the
+    spur is aimed at the point where their offsets at ``d - half`` cross instead.
+    Returns (length, direction).
+    """
+    d0 = float(shapely.distance(shapely.points(p), ringed))
+    target = d0 - half
+    parts = shapely.get_parts(ringed)
+    if len(parts) >= 2 and target > 0:
+        # a corner where the rings of two zones merge: the lens follows their medial
+        # axis (curved between arcs); aim at where their offsets at ``target`` cross
+        near = parts[np.argsort(shapely.distance(parts, shapely.points(p)))[:2]]
+        da, db = shapely.distance(near, shapely.points(p))
+        if abs(da - db) <= 0.05 * half:
+            rings = shapely.boundary(shapely.buffer(near, target, quad_segs=64))
+            cross = shapely.get_coordinates(shapely.intersection(rings[0], rings[1]))
+            if len(cross):
+                gap = np.hypot(*(cross - p).T)
+                k = int(gap.argmin())
+                if gap[k] > 1e-9 and np.dot(cross[k] - p, b) > 0:
+                    return float(gap[k]), (cross[k] - p) / gap[k]
+    steps = np.linspace(0.0, TIP_MAX * 2 * half, TIP_SAMPLES)
+    dist = shapely.distance(shapely.points(p + steps[:, None] * b), ringed)
+    hit = np.flatnonzero(dist <= target)
+    if len(hit) == 0 or hit[0] == 0:
+        return 0.0, b
+    lo, hi = float(steps[hit[0] - 1]), float(steps[hit[0]])
+    for _ in range(40):  # the first crossing, to well under a millimetre
+        mid = (lo + hi) / 2.0
+        if float(shapely.distance(shapely.points(p + mid * b), ringed)) <= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi, b
+
+
+def _corner_spurs(coords: np.ndarray, closed: bool, half: float, free: BaseGeometry,
+                  ringed: BaseGeometry | None = None
                   ) -> tuple[np.ndarray, list[np.ndarray], int]:
     """Insert out-and-back spurs at the corners of a contour pass.
 
     Returns the route coordinates, the spur segments (for the footprint) and the
     number of corners (each a stop-and-swing manoeuvre).
+
+    The two spurs along the sides reach the tip of a corner between straight offset
+    fronts. Where the fronts are arcs (round the vertices of two no-go zones whose
+    rings merge, or round a notch) they curve away from the tip and leave a lens of
+    ground on the corner's bisector between this pass and the previous one; there a
+    third spur runs down the bisector (towards ``ringed``, what the pass rings) until
+    the previous pass's band is met.
     """
     n = len(coords)
     if n < 3:
@@ -324,6 +381,13 @@ def _corner_spurs(coords: np.ndarray, closed: bool, half: float, free: BaseGeome
     segs_b = shapely.linestrings(np.stack([p, back], axis=1))
     ok_f = shapely.covered_by(segs_f, free)
     ok_b = shapely.covered_by(segs_b, free)
+    # how far down the bisector (towards the tip) the side spurs already work
+    half_d = delta[corner] / 2.0
+    tip_dir = u_in[corner] - u_out[corner]
+    tip_dir = tip_dir / np.hypot(*tip_dir.T)[:, None]
+    with np.errstate(divide="ignore"):
+        side = np.minimum(ell[corner] / np.sin(half_d), half / np.cos(half_d))
+    covered = np.where(ok_f | ok_b, np.maximum(side, half), half)
     spurs: dict[int, list[np.ndarray]] = {}
     spur_segments = []
     for k, i in enumerate(ci.tolist()):
@@ -331,6 +395,13 @@ def _corner_spurs(coords: np.ndarray, closed: bool, half: float, free: BaseGeome
         if ok_f[k]:
             extra += [fwd[k], p[k]]
             spur_segments.append(np.stack([p[k], fwd[k]]))
+        reach, aim = (_tip_reach(p[k], tip_dir[k], ringed, half) if ringed is not None
+                      else (0.0, tip_dir[k]))
+        if reach > covered[k] + TIP_TOL_M:
+            tip = p[k] + reach * aim
+            if bool(shapely.covered_by(shapely.linestrings([p[k], tip]), free)):
+                extra += [tip, p[k]]
+                spur_segments.append(np.stack([p[k], tip]))
         if ok_b[k]:
             extra += [back[k], p[k]]
             spur_segments.append(np.stack([p[k], back[k]]))
@@ -406,6 +477,7 @@ class _Job:
     coords: np.ndarray | None = None          # contour centre line
     closed: bool = False
     pieces: np.ndarray | None = None          # cell: piece indices in strip order
+    ringed: BaseGeometry | None = None        # contour: what it is offset from
 
 
 def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
@@ -476,9 +548,13 @@ def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
     lay = _choose_layout(inner, m, angle_deg) if inner.area > 1e-6 else None
 
     jobs: list[_Job] = []
+    outer_edge = outer.boundary
+    shapely.prepare(outer_edge)
     for what, line in _contours(noway, outer, ground, free, m, hole_passes, outer_passes):
         coords = shapely.get_coordinates(line)
-        jobs.append(_Job("contour", what, coords=coords, closed=bool(line.is_closed)))
+        ringed = noway if what.startswith("no-go") else outer_edge
+        jobs.append(_Job("contour", what, coords=coords, closed=bool(line.is_closed),
+                         ringed=ringed))
     cells = decompose(lay) if lay is not None else []
     for k, cell in enumerate(cells):
         jobs.append(_Job("cell", f"cell {k + 1}", pieces=cell))
@@ -562,7 +638,8 @@ def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
         first = False
         if job.kind == "contour":
             pass_no += 1
-            route, spurs, corners = _corner_spurs(c, job.closed, w / 2.0, spur_free)
+            route, spurs, corners = _corner_spurs(c, job.closed, w / 2.0, spur_free,
+                                                  job.ringed)
             sharp = corners if r > 0 or m.turn_time_s > 0 else 0
             legs.append(Leg("headland", LineString(route), number=pass_no, manoeuvres=sharp))
             footprints.append(LineString(c).buffer(w / 2.0, cap_style="flat",
