@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 
 from demine.store import schema as s
@@ -56,7 +57,7 @@ def refresh(uow: UnitOfWork, settlement_ids: Iterable[int] | None = None,
     """
     d = uow.settings().closure_distance_m
     ids = None if settlement_ids is None else sorted(set(settlement_ids))
-    new_pairs = set(uow.spatial.closure_pairs(uow.conn, d, ids))
+    new = uow.spatial.closure_pair_array(uow.conn, d, ids)
     blockers = select(s.settlement_blockers.c.settlement_id, s.settlement_blockers.c.hazard_id)
     closed = select(s.settlements.c.id).where(s.settlements.c.status == "closed")
     in_scope = select(func.count()).select_from(s.settlements)
@@ -66,38 +67,51 @@ def refresh(uow: UnitOfWork, settlement_ids: Iterable[int] | None = None,
         blockers = blockers.where(s.settlement_blockers.c.settlement_id.in_(ids))
         closed = closed.where(s.settlements.c.id.in_(ids))
         in_scope = in_scope.where(s.settlements.c.id.in_(ids))
-    old_pairs = set(_fetch(uow, blockers))
-    closed_before = {sid for (sid,) in _fetch(uow, closed)}
-    if ids is not None and not few:
-        wanted = set(ids)
-        old_pairs = {p for p in old_pairs if p[0] in wanted}
-        closed_before &= wanted
-        in_scope = select(s.settlements.c.id)
-    closed_now = {sid for sid, _ in new_pairs}
-    touched = {sid for sid, _ in old_pairs ^ new_pairs} | (closed_before ^ closed_now)
-
-    checked = (uow.conn.execute(in_scope).scalar_one() if ids is None or few
-               else len(wanted & {sid for (sid,) in _fetch(uow, in_scope)}))
+    old = np.array(_fetch(uow, blockers), dtype=np.int64).reshape(-1, 2)
+    closed_before = np.array([sid for (sid,) in _fetch(uow, closed)], dtype=np.int64)
+    if ids is None or few:
+        checked = uow.conn.execute(in_scope).scalar_one()
+    else:
+        wanted = np.array(ids, dtype=np.int64)
+        old = old[np.isin(old[:, 0], wanted)]
+        closed_before = closed_before[np.isin(closed_before, wanted)]
+        present = np.array([sid for (sid,) in _fetch(uow, select(s.settlements.c.id))],
+                           dtype=np.int64)
+        checked = int(np.isin(wanted, present).sum())
     changes = StatusChanges(checked=checked)
-    if not touched:
+
+    # pairs compared as one int64 key each: settlement id in the high half
+    new_keys, old_keys = _keys(new), _keys(old)
+    gone = _unkey(np.setdiff1d(old_keys, new_keys))
+    added = _unkey(np.setdiff1d(new_keys, old_keys))
+    closed_now = np.unique(new[:, 0])
+    flipped = np.setxor1d(closed_before, closed_now)
+    if not len(gone) and not len(added) and not len(flipped):
         return changes
-    gone, added = sorted(old_pairs - new_pairs), sorted(new_pairs - old_pairs)
     b = s.settlement_blockers
-    if gone:
+    if len(gone):
         uow.conn.execute(delete(b).where(b.c.settlement_id == bindparam("sid"),
                                          b.c.hazard_id == bindparam("hid")),
-                         [{"sid": sid, "hid": hid} for sid, hid in gone])
-    if added:
+                         [{"sid": sid, "hid": hid} for sid, hid in gone.tolist()])
+    if len(added):
         uow.conn.execute(insert(b), [{"settlement_id": sid, "hazard_id": hid}
-                                     for sid, hid in added])
-    flipped = sorted(sid for sid in touched if (sid in closed_before) != (sid in closed_now))
-    if flipped:
-        _write_statuses(uow, flipped, closed_now, new_pairs, d, report_id, changes)
+                                     for sid, hid in added.tolist()])
+    if len(flipped):
+        _write_statuses(uow, flipped.tolist(), set(closed_now.tolist()),
+                        new[np.isin(new[:, 0], flipped)], d, report_id, changes)
     return changes
 
 
+def _keys(pairs: np.ndarray) -> np.ndarray:
+    return (pairs[:, 0] << 32) | pairs[:, 1]
+
+
+def _unkey(keys: np.ndarray) -> np.ndarray:
+    return np.column_stack([keys >> 32, keys & 0xFFFFFFFF])
+
+
 def _write_statuses(uow: UnitOfWork, flipped: list[int], closed_now: set[int],
-                    pairs: set[tuple[int, int]], distance: float, report_id: int | None,
+                    pairs: np.ndarray, distance: float, report_id: int | None,
                     changes: StatusChanges) -> None:
     """New statuses in one statement, each with its audit row and a new version.
 
@@ -109,7 +123,7 @@ def _write_statuses(uow: UnitOfWork, flipped: list[int], closed_now: set[int],
     st, h = s.settlements, s.hazard_areas
     wanted = set(flipped)
     blockers: dict[int, list[int]] = defaultdict(list)
-    for sid, hid in pairs:
+    for sid, hid in pairs.tolist():
         if sid in wanted:
             blockers[sid].append(hid)
     needed = sorted({hid for hids in blockers.values() for hid in hids})

@@ -35,10 +35,17 @@ class SpatialBackend:
                               bbox: tuple[float, float, float, float]) -> list[int]:
         raise NotImplementedError
 
+    def closure_pair_array(self, conn: Connection, distance_m: float,
+                           settlement_ids: Sequence[int] | None = None) -> np.ndarray:
+        """(settlement id, hazard id) rows, int64, sorted, for every unreleased hazard
+        near a settlement: the national refresh compares them as arrays."""
+        raise NotImplementedError
+
     def closure_pairs(self, conn: Connection, distance_m: float,
                       settlement_ids: Sequence[int] | None = None) -> list[tuple[int, int]]:
-        """(settlement id, hazard id) for every unreleased hazard near a settlement."""
-        raise NotImplementedError
+        """The same pairs as tuples."""
+        pairs = self.closure_pair_array(conn, distance_m, settlement_ids)
+        return list(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), strict=True))
 
 
 class SqliteSpatial(SpatialBackend):
@@ -68,7 +75,7 @@ class SqliteSpatial(SpatialBackend):
         )
         return [r[0] for r in rows]
 
-    def closure_pairs(self, conn, distance_m, settlement_ids=None):
+    def closure_pair_array(self, conn, distance_m, settlement_ids=None):
         """Pairs by an R*Tree join in SQL; geometry is read only where boxes can't decide.
 
         The join yields every (settlement, hazard) whose boxes come within the distance.
@@ -82,14 +89,14 @@ class SqliteSpatial(SpatialBackend):
         params: list = [distance_m] * 4 + [distance_m * distance_m] * 2
         where_ids = ""
         if settlement_ids is not None:
-            if not settlement_ids:
-                return []
+            if not len(settlement_ids):
+                return _NO_PAIRS.copy()
             where_ids = " AND s.id IN (SELECT value FROM json_each(?))"
             params.append(json.dumps([int(i) for i in settlement_ids]))
         raw = conn.connection.driver_connection
         rows = raw.execute(_CANDIDATE_PAIRS_SQL + where_ids, params).fetchall()
         if not rows:
-            return []
+            return _NO_PAIRS.copy()
         pairs = np.array(rows, dtype=np.int64)
         sid, signed_hid = pairs[:, 0], pairs[:, 1]
         keep = signed_hid > 0
@@ -113,7 +120,7 @@ class SqliteSpatial(SpatialBackend):
             keep[undecided] = near
         sid, hid = sid[keep], np.abs(signed_hid[keep])
         order = np.lexsort((hid, sid))
-        return list(zip(sid[order].tolist(), hid[order].tolist(), strict=True))
+        return np.column_stack([sid[order], hid[order]])
 
 
 #: (settlement id, ±hazard id) for boxes within the distance; the hazard id is negative
@@ -132,6 +139,8 @@ WHERE max(0, h.minx - s.maxx, s.minx - h.maxx) * max(0, h.minx - s.maxx, s.minx 
     + max(0, h.miny - s.maxy, s.miny - h.maxy) * max(0, h.miny - s.maxy, s.miny - h.maxy)
       <= ?5
 """
+
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
 
 #: SQLite's default limit on the length of one JSON argument is far above this; the
 #: chunks keep each statement's working set small.
@@ -170,7 +179,7 @@ class PostgisSpatial(SpatialBackend):
         )
         return [r[0] for r in rows]
 
-    def closure_pairs(self, conn, distance_m, settlement_ids=None):
+    def closure_pair_array(self, conn, distance_m, settlement_ids=None):
         sql = (
             "SELECT s.id, h.id FROM settlements s JOIN hazard_areas h "
             "ON ST_DWithin(s.closure_m, h.remaining_m, :d) "
@@ -178,12 +187,12 @@ class PostgisSpatial(SpatialBackend):
         )
         params: dict = {"d": distance_m}
         if settlement_ids is not None:
-            if not settlement_ids:
-                return []
+            if not len(settlement_ids):
+                return _NO_PAIRS.copy()
             sql += " AND s.id = ANY(:ids)"
             params["ids"] = list(settlement_ids)
-        rows = conn.execute(text(sql + " ORDER BY s.id, h.id"), params)
-        return [(r[0], r[1]) for r in rows]
+        rows = conn.execute(text(sql + " ORDER BY s.id, h.id"), params).all()
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def backend_for(dialect_name: str) -> SpatialBackend:
