@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from demine.cli_common import (
     DbOption,
     UserOption,
     console,
+    progress_bar,
 )
 from demine.cli_common import errors as _errors
 from demine.cli_common import m2 as _m2
@@ -82,15 +82,7 @@ def demo(
 
     with _errors():
         repo = _open(db, create=True)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with progress_bar() as progress:
             summary = load_demo(repo, seed=seed, progress=progress)
         console.print(f"[bold]{summary.message()}[/]")
         console.print("[yellow]SYNTHETIC DATA: a made-up district for demonstration and "

@@ -7,17 +7,14 @@ report; no rule lives here. A file refused as a whole exits with status 1.
 from __future__ import annotations
 
 import csv
-import getpass
-import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from demine.cli_common import DbOption, UserOption, console, err
+from demine.cli_common import DbOption, UserOption, console, err, progress_bar, user_of
 from demine.domain.errors import DemineError
 from demine.io.imports import ImportSummary, Rejection, import_file
 from demine.io.mapping import LAYERS
@@ -105,16 +102,8 @@ def _run(file: Path, layer: str, mapping: Path | None, crs: str | None, skip_inv
         except ValueError as exc:
             raise DemineError(f"import: --date: {info_date!r} is not YYYY-MM-DD") from exc
     repo = Repository.open(db, create=False)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        author = user or os.environ.get("DEMINE_USER") or getpass.getuser()
+    with progress_bar() as progress:
+        author = user_of(user)
         summary = import_file(
             repo, file, layer, author=author, mapping=mapping, crs=crs,
             skip_invalid=skip_invalid, dry_run=dry_run, organisation_code=org,
