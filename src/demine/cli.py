@@ -389,5 +389,11 @@ from demine import cli_exchange  # noqa: E402
 
 app.command("export")(cli_exchange.export)
 
+# District planning (issue 6): plan and forecast.
+from demine import cli_planning  # noqa: E402
+
+app.command("plan")(cli_planning.plan)
+app.command("forecast")(cli_planning.forecast)
+
 if __name__ == "__main__":
     app()
