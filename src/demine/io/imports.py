@@ -96,6 +96,15 @@ class _Plan:
     rejected: list[Rejection] = field(default_factory=list)
 
 
+#: Layer names looked for in a multi-layer file, first match wins (demine's own export
+#: names first, so a project GeoPackage imports layer by layer).
+SOURCE_LAYER_NAMES: dict[str, tuple[str, ...]] = {
+    "settlements": ("settlements", "settlement", "villages", "communities"),
+    "hazards": ("hazard_areas", "hazards", "hazard_area", "sha_cha"),
+    "teams": ("teams", "assets"),
+}
+
+
 def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
                 mapping: Path | str | dict[str, str] | None = None, crs: str | None = None,
                 skip_invalid: bool = False, dry_run: bool = False,
@@ -115,7 +124,8 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
     path = Path(path)
     tick = progress or (lambda _stage, _done, _total: None)
     explicit = load_mapping_file(Path(mapping)) if isinstance(mapping, str | Path) else mapping
-    table, problems = read_table(path, crs=crs, geometry_required=layer != "teams")
+    table, problems = read_table(path, crs=crs, geometry_required=layer != "teams",
+                                 prefer_layers=SOURCE_LAYER_NAMES.get(layer, (layer,)))
     frame = table.frame
     filled = [c for c in frame.columns if frame[c].notna().any()]
     columns = resolve(list(frame.columns), layer, file_label=f"file {table.file}",

@@ -62,8 +62,11 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
                                  "hazard", "sha_code", "cha_code")),
         FieldSpec("name", False, ("hazard_name", "name_en", "name", "description_name",
                                   "local_name")),
-        FieldSpec("classification", False, ("classification", "classif", "class",
-                                            "hazard_type", "hazard_class", "sha_cha")),
+        # demine's export carries the class as declared and as derived from evidence;
+        # the declared one is the fact, the derived one is rebuilt from evidence here
+        FieldSpec("classification", False, ("declared_classification", "classification",
+                                            "classif", "class", "hazard_type", "hazard_class",
+                                            "sha_cha")),
         FieldSpec("eo_suspected", False, ("eo_suspected", "eo", "eo_type", "eo_types",
                                           "suspected_eo", "contamination", "device_type")),
         FieldSpec("blockages", False, ("blockages", "blockage", "blocked", "land_use",
@@ -128,7 +131,9 @@ def resolve(columns: Sequence[str], layer: str, *, file_label: str,
         if spec.name in explicit:
             found[spec.name] = explicit[spec.name]
             continue
-        matches = [c for variant in (spec.name, *spec.variants)
+        # a spec that lists its own name among the variants sets the order itself
+        order = spec.variants if spec.name in spec.variants else (spec.name, *spec.variants)
+        matches = [c for variant in order
                    for c in by_norm.get(normalise(variant), []) if c not in taken]
         if matches:
             best = next((c for c in matches if c in filled), matches[0])

@@ -139,8 +139,27 @@ def _tabular_geometry(frame: pd.DataFrame, file: str, first_row: int
     return geoms, degrees, problems
 
 
+def _pick_layer(source: str, file: str, prefer: tuple[str, ...]) -> str | None:
+    """The layer to read from a multi-layer file (a project GeoPackage, a KML with
+    folders): one named like the demine layer, else the only one, else refuse."""
+    try:
+        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except Exception:  # unreadable files are reported by _read with its own message
+        return None
+    if len(names) <= 1:
+        return None
+    for wanted in prefer:
+        for name in names:
+            if name.lower() == wanted.lower():
+                return name
+    raise refuse(file, "layer", f"has {len(names)} layers ({', '.join(names)}) and none is "
+                                f"named {' or '.join(prefer) or 'like the demine layer'}; "
+                                "rename the layer or save it as its own file")
+
+
 def read_table(path: Path | str, *, crs: str | None = None, sheet: str | None = None,
-               geometry_required: bool = True) -> tuple[Table, list[tuple[int, str, str]]]:
+               geometry_required: bool = True, prefer_layers: tuple[str, ...] = ()
+               ) -> tuple[Table, list[tuple[int, str, str]]]:
     """Read ``path`` into a :class:`Table` in WGS84, and row problems (row, field, problem).
 
     ``crs`` names the CRS of a file that declares none (and overrides a wrong one).
@@ -160,6 +179,8 @@ def read_table(path: Path | str, *, crs: str | None = None, sheet: str | None = 
     if no_prj and crs is None:
         raise refuse(file, "crs", "shapefile without .prj: its coordinates cannot be placed; "
                                   "give the CRS with --crs (e.g. --crs EPSG:32636)")
+    if sheet is None and not tabular:
+        sheet = _pick_layer(source, file, prefer_layers)
     frame = _read(source, path, tabular, kind, sheet)
     if tabular and len(frame.columns) == 0:
         raise refuse(file, "file", "has no columns (an empty sheet?)")
