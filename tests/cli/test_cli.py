@@ -18,15 +18,7 @@ from demine.domain.vocab import OrganisationKind
 from demine.service import queries, reference, reports
 from demine.store import Repository
 from demine.store import schema as s
-
-
-def run(*args: str, db: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "DEMINE_DB": db}
-    proc = subprocess.run([sys.executable, "-m", "demine.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+from demine_cli import run
 
 
 def _small_world(url: str) -> Repository:

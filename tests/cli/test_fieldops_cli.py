@@ -3,10 +3,7 @@ processes on the demo district, with every written file read back through GDAL."
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 
 from demine.store import Repository
 from demine.store import schema as s
+from demine_cli import run as run_cli
 
 #: An open hazard nobody works on in the demo: lanes and progress reports go here.
 OPEN_HAZARD = "HA-000014"
@@ -24,13 +22,10 @@ OPEN_HAZARD = "HA-000014"
 ROBOT_HAZARD, ROBOT_TEAM, ROBOT_ACTIVITY = "HA-000024", "EBN-RCP1", "ACT-000004"
 
 
-def run(*args: str, db: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "DEMINE_DB": db, "DEMINE_USER": "sm.test"}
-    proc = subprocess.run([sys.executable, "-m", "demine.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+
+
+def run(*args: str, db: str, ok: bool = True):
+    return run_cli(*args, db=db, ok=ok, user="sm.test")
 
 
 def value(out: str, label: str) -> str:
@@ -40,11 +35,6 @@ def value(out: str, label: str) -> str:
     return match.group(1)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    run("demo", db=str(path))
-    yield str(path)
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,7 @@ on the demo district, with the written assignments read back through GDAL."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyogrio
@@ -15,24 +11,17 @@ import pytest
 
 from demine.store import Repository
 from demine.store import schema as s
+from demine_cli import run as run_cli
 
 START = "2026-12-01"
 
 
-def run(*args: str, db: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "DEMINE_DB": db, "DEMINE_USER": "ops.test"}
-    proc = subprocess.run([sys.executable, "-m", "demine.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+def run(*args: str, db: str, ok: bool = True):
+    return run_cli(*args, db=db, ok=ok, user="ops.test")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    run("demo", db=str(path))
-    yield str(path)
+
+
 
 
 @pytest.fixture(scope="module")

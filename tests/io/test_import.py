@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -30,6 +28,7 @@ from demine.io.imports import import_file
 from demine.service import reference
 from demine.store import Repository
 from demine.store import schema as s
+from demine_cli import run as run_cli
 
 X0, Y0 = 171.6, -43.6  # the synthetic test area (no real contamination there)
 TABLES = (s.settlements, s.teams, s.hazard_areas, s.reports, s.report_entries, s.audit_log)
@@ -410,11 +409,7 @@ def test_hazards_approved_with_approve_and_boundaries_do_not_change_by_import(
 # --- the command ------------------------------------------------------------------------------
 
 def run(*args: str, db: str) -> subprocess.CompletedProcess:
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "COLUMNS": "200", "DEMINE_DB": db,
-           "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "demine.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
+    return run_cli(*args, db=db, ok=False)
 
 
 def test_cli_refuses_reports_and_skips(db_url: str, tmp_path: Path) -> None:

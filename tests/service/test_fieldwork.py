@@ -44,10 +44,10 @@ def _metric(world: World, local) -> shapely.Geometry:
 
 
 def _progress(world: World, boxes: list[str], activity: str = "ACT-1", **kw) -> str:
-    return fieldwork.lane_progress_report(
+    return fieldwork.lane_progress_draft(
         world.repo, author="op.bob", organisation_code=OPERATOR, hazard_code="HA-1",
         activity_code=activity, box_ids=boxes, info_date=kw.pop("info_date", DAY),
-        base_line=world.wgs(BASE), **kw)
+        base_line=world.wgs(BASE), **kw).report_code
 
 
 def _approve(world: World, code: str) -> None:

@@ -7,7 +7,7 @@ worked a hazard), projects it onto the project's metric frame and hands the resu
 with the frame and the synthetic flag, so that every door (CLI, API, map) exports the
 same geometry with the same label.
 
-The only write here is :func:`lane_progress_report`, and it writes a *draft* report:
+The only write here is :func:`lane_progress_draft`, and it writes a *draft* report:
 daily progress enters the record the way every change does, through submission and an
 information manager's approval.
 """
@@ -264,29 +264,6 @@ class LaneProgress(NamedTuple):
     released_wgs84: BaseGeometry
     released_m2: float
     plan: LanePlan
-
-
-def lane_progress_report(
-    repo: Repository,
-    *,
-    author: str,
-    organisation_code: str,
-    hazard_code: str,
-    activity_code: str,
-    box_ids: Iterable[str],
-    info_date: date,
-    team_code: str | None = None,
-    lane_width: float = DEFAULT_LANE_WIDTH_M,
-    box_length: float = DEFAULT_BOX_LENGTH_M,
-    base_line: LineString | None = None,
-    part: int | None = None,
-) -> str:
-    """File a day's boxes as a DRAFT report (see :func:`lane_progress_draft`); its code."""
-    return lane_progress_draft(
-        repo, author=author, organisation_code=organisation_code, hazard_code=hazard_code,
-        activity_code=activity_code, box_ids=box_ids, info_date=info_date,
-        team_code=team_code, lane_width=lane_width, box_length=box_length,
-        base_line=base_line, part=part).report_code
 
 
 def lane_progress_draft(

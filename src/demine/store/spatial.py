@@ -8,6 +8,7 @@ index. Both work on the same metric columns, so both give the same answer.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -22,24 +23,26 @@ def rtree_name(table: str, column: str) -> str:
     return f"rtree_{table}_{column}"
 
 
-class SpatialBackend:
+class SpatialBackend(ABC):
     """Interface; see :class:`SqliteSpatial` and :class:`PostgisSpatial`."""
 
     name = "abstract"
 
+    @abstractmethod
     def index(self, conn: Connection, table: str, column: str,
               rows: Iterable[tuple[int, BaseGeometry | None]]) -> None:
-        raise NotImplementedError
+        """Keep the bounding-box index of ``table.column`` in step with these rows."""
 
+    @abstractmethod
     def ids_intersecting_bbox(self, conn: Connection, table: str, column: str,
                               bbox: tuple[float, float, float, float]) -> list[int]:
-        raise NotImplementedError
+        """Ids whose indexed box meets ``bbox`` (a prefilter; callers test exactly)."""
 
+    @abstractmethod
     def closure_pair_array(self, conn: Connection, distance_m: float,
                            settlement_ids: Sequence[int] | None = None) -> np.ndarray:
         """(settlement id, hazard id) rows, int64, sorted, for every unreleased hazard
         near a settlement: the national refresh compares them as arrays."""
-        raise NotImplementedError
 
     def closure_pairs(self, conn: Connection, distance_m: float,
                       settlement_ids: Sequence[int] | None = None) -> list[tuple[int, int]]:
