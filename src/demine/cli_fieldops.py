@@ -23,7 +23,6 @@ from shapely.geometry import LineString
 
 from demine.cli_common import DbOption, UserOption, console, errors, m2, open_repo, user_of
 from demine.domain.errors import DemineError
-from demine.fieldops.coverage import Machine
 from demine.fieldops.export import SYNTHETIC_LABEL, export_features, export_format
 from demine.fieldops.lanes import DEFAULT_BOX_LENGTH_M, DEFAULT_LANE_WIDTH_M
 from demine.service import fieldwork
@@ -199,14 +198,7 @@ def coverage(
         repo = open_repo(db)
         options = {"working_width_m": width, "min_turn_radius_m": turn_radius,
                    "speed_m_s": speed, "overlap_m": overlap, "turn_time_s": turn_time}
-        if team is not None:
-            machine = fieldwork.machine_for_team(repo, team, **options)
-        elif width is None:
-            raise DemineError("coverage: give the machine's --width, or --team to take it "
-                              "from a team's asset type")
-        else:
-            machine = Machine(**{k: v for k, v in options.items() if v is not None},
-                                        name="machine")
+        machine = fieldwork.choose_machine(repo, team, **options)
         plan, frame, synthetic, left_out = fieldwork.hazard_coverage(repo, hazard, machine)
         features = fieldwork.coverage_features(plan)
         export_features(features, out, frame, fmt=fmt, synthetic=synthetic)

@@ -242,3 +242,13 @@ def test_risk_from_prior_then_findings_then_a_passed_inspection(world: World) ->
     assert any("inspected and passed" in n for n in inspected.assumptions)
     with pytest.raises(NotFound, match="HA-404"):
         fieldwork.hazard_risk(world.repo, "HA-404")
+
+
+def test_a_coverage_machine_comes_from_a_team_or_needs_its_width(world: World):
+    with pytest.raises(ValidationError) as err:
+        fieldwork.choose_machine(world.repo, None, speed_m_s=0.5)
+    assert err.value.field == "machine"
+    given = fieldwork.choose_machine(world.repo, None, working_width_m=1.5, speed_m_s=None)
+    assert given.working_width_m == 1.5
+    team = fieldwork.choose_machine(world.repo, "RCP-1", min_turn_radius_m=None)
+    assert (team.working_width_m, team.name) == (2.0, "RCP-1")

@@ -360,6 +360,19 @@ def machine_for_team(repo: Repository, team_code: str, **overrides: Any) -> Mach
     return Machine(**values)
 
 
+def choose_machine(repo: Repository, team_code: str | None = None,
+                   **options: Any) -> Machine:
+    """The machine a coverage plan is for: a team's (its type's defaults, its width, then
+    ``options``), or one described by ``options`` alone, which then needs its width."""
+    if team_code is not None:
+        return machine_for_team(repo, team_code, **options)
+    given = {k: v for k, v in options.items() if v is not None}
+    if "working_width_m" not in given:
+        raise ValidationError("coverage", "machine",
+                              "give the machine's working width, or a team to take it from")
+    return Machine(**given, name="machine")
+
+
 def hazard_coverage(
     repo: Repository,
     hazard_code: str,
