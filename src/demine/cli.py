@@ -395,5 +395,11 @@ from demine import cli_planning  # noqa: E402
 app.command("plan")(cli_planning.plan)
 app.command("forecast")(cli_planning.forecast)
 
+# The server (issue 4): serve, and its accounts.
+from demine import cli_server  # noqa: E402
+
+app.command("serve")(cli_server.serve)
+app.add_typer(cli_server.users_app, name="users")
+
 if __name__ == "__main__":
     app()

@@ -53,11 +53,30 @@ class LayerDef:
     name: str
     geometry: str | None
     title: str
-    read: Callable[[Connection], Rows]
+    #: the layer's rows as a query, which the API narrows with filters and pages
+    query: Callable[[], Select]
+    #: turns a row of the query into a row of the file (lists to comma-separated text)
+    flatten: Callable[[tuple], tuple] | None = None
+    #: reads the file rows when the query alone cannot (settlements' blocking hazards)
+    reader: Callable[[Connection], Rows] | None = None
+    #: columns the query carries for the API only (row ids, change times)
+    internal: tuple[str, ...] = ()
 
     @property
     def spatial(self) -> bool:
         return self.geometry is not None
+
+    def read(self, conn: Connection) -> Rows:
+        if self.reader is not None:
+            return self.reader(conn)
+        kinds, rows = _rows(conn, self.query())
+        if self.flatten is not None:
+            rows = [self.flatten(r) for r in rows]
+        keep = [i for i, name in enumerate(kinds) if name not in self.internal]
+        if len(keep) < len(kinds):
+            kinds = {name: kind for name, kind in kinds.items() if name not in self.internal}
+            rows = [tuple(r[i] for i in keep) for r in rows]
+        return kinds, rows
 
 
 def _text(value: Any) -> Any:
@@ -98,163 +117,176 @@ _haz = s.hazard_areas
 _org = s.organisations
 
 
-def _hazard_areas(conn: Connection) -> Rows:
+def _hazard_areas() -> Select:
     t = _haz
-    kinds, rows = _rows(conn, select(
+    return select(
         t.c.code, t.c.name, t.c.classification, t.c.declared_classification, t.c.status,
         t.c.eo_suspected, t.c.eo_confirmed, t.c.blockages, t.c.original_m2, t.c.cancelled_m2,
         t.c.reduced_m2, t.c.cleared_m2, t.c.remaining_m2, t.c.version, t.c.synthetic,
-        t.c.geom.label("geometry")).order_by(t.c.code))
-    return kinds, [(*r[:5], _csv(r[5]), _csv(r[6]), _csv(r[7]), *r[8:]) for r in rows]
+        t.c.updated_at, t.c.geom.label("geometry")).order_by(t.c.code)
 
 
-def _remaining(conn: Connection) -> Rows:
+def _flat_hazard(r: tuple) -> tuple:
+    return (*r[:5], _csv(r[5]), _csv(r[6]), _csv(r[7]), *r[8:])
+
+
+def _remaining() -> Select:
     t = _haz
-    return _rows(conn, select(
+    return select(
         t.c.code, t.c.name, t.c.classification, t.c.status, t.c.remaining_m2, t.c.version,
         t.c.synthetic, t.c.remaining.label("geometry"),
-    ).where(t.c.remaining.is_not(None)).order_by(t.c.code))
+    ).where(t.c.remaining.is_not(None)).order_by(t.c.code)
 
 
-def _outcome_polygons(conn: Connection) -> Rows:
+def _outcome_polygons() -> Select:
     o, r = s.outcome_polygons, s.reports
-    return _rows(conn, select(
-        _act.c.code.label("activity_code"), _haz.c.code.label("hazard_code"),
-        r.c.code.label("report_code"), o.c.method, o.c.area_m2, o.c.info_date,
-        _act.c.synthetic, o.c.geom.label("geometry"),
-    ).join(_act, _act.c.id == o.c.activity_id).join(_haz, _haz.c.id == o.c.hazard_id)
-        .outerjoin(r, r.c.id == o.c.report_id)
-        .where(o.c.void.is_(False)).order_by(o.c.id))
+    return select(
+        o.c.id, _act.c.code.label("activity_code"), _haz.c.code.label("hazard_code"),
+        r.c.code.label("report_code"), _org.c.code.label("organisation_code"), o.c.method,
+        o.c.area_m2, o.c.info_date, _act.c.synthetic, o.c.geom.label("geometry"),
+    ).join(_act, _act.c.id == o.c.activity_id).join(_haz, _haz.c.id == o.c.hazard_id) \
+        .join(_org, _org.c.id == _act.c.organisation_id) \
+        .outerjoin(r, r.c.id == o.c.report_id).where(o.c.void.is_(False)).order_by(o.c.id)
 
 
-def _blocking(conn: Connection) -> dict[int, str]:
+def blocking_codes(conn: Connection, settlement_ids: Sequence[int] | None = None
+                   ) -> dict[int, list[str]]:
+    """The hazards keeping each settlement closed, by settlement id, codes sorted."""
     b = s.settlement_blockers
+    query = select(b.c.settlement_id, _haz.c.code).join(_haz, _haz.c.id == b.c.hazard_id)
+    if settlement_ids is not None:
+        query = query.where(b.c.settlement_id.in_(list(settlement_ids)))
     codes: dict[int, list[str]] = {}
-    for sid, code in conn.execute(
-            select(b.c.settlement_id, _haz.c.code).join(_haz, _haz.c.id == b.c.hazard_id)
-            .order_by(_haz.c.code)):
+    for sid, code in conn.execute(query.order_by(_haz.c.code)):
         codes.setdefault(sid, []).append(code)
-    return {sid: _csv(c) for sid, c in codes.items()}
+    return codes
 
 
-def _settlements(conn: Connection) -> Rows:
+def _settlements() -> Select:
     t = s.settlements
-    blocking = _blocking(conn)
-    kinds, rows = _rows(conn, select(
+    return select(
         t.c.id, t.c.code, t.c.name, t.c.admin_area, t.c.population, t.c.status, t.c.version,
-        t.c.synthetic, t.c.geom.label("geometry")).order_by(t.c.code))
+        t.c.synthetic, t.c.updated_at, t.c.geom.label("geometry")).order_by(t.c.code)
+
+
+def _read_settlements(conn: Connection) -> Rows:
+    blocking = {sid: _csv(c) for sid, c in blocking_codes(conn).items()}
+    kinds, rows = _rows(conn, _settlements())
     kinds.pop("id")
+    kinds.pop("updated_at")
     kinds = {**dict(list(kinds.items())[:5]), "blocking_hazards": "text",
              **dict(list(kinds.items())[5:])}
-    return kinds, [(*r[1:6], blocking.get(r[0], ""), *r[6:]) for r in rows]
+    return kinds, [(*r[1:6], blocking.get(r[0], ""), r[6], r[7], r[9]) for r in rows]
 
 
-def _settlement_footprints(conn: Connection) -> Rows:
+def _settlement_footprints() -> Select:
     t = s.settlements
-    return _rows(conn, select(
+    return select(
         t.c.code, t.c.name, t.c.status, t.c.population, t.c.synthetic,
         t.c.footprint.label("geometry"),
-    ).where(t.c.footprint.is_not(None)).order_by(t.c.code))
+    ).where(t.c.footprint.is_not(None)).order_by(t.c.code)
 
 
-def _roads(conn: Connection) -> Rows:
+def _roads() -> Select:
     t = s.roads
-    return _rows(conn, select(t.c.code, t.c.name, t.c.road_class, t.c.version, t.c.synthetic,
-                              t.c.geom.label("geometry")).order_by(t.c.code))
+    return select(t.c.code, t.c.name, t.c.road_class, t.c.version, t.c.synthetic,
+                  t.c.geom.label("geometry")).order_by(t.c.code)
 
 
-def _activities(conn: Connection) -> Rows:
+def _activities() -> Select:
     a, tm = _act, s.teams
-    return _rows(conn, select(
+    return select(
         a.c.code, a.c.type, _haz.c.code.label("hazard_code"),
         _org.c.code.label("organisation_code"), tm.c.code.label("team_code"),
         a.c.planned_start, a.c.planned_end, a.c.actual_start, a.c.actual_end, a.c.status,
         a.c.suspension_reason, a.c.clearance_depth_mm, a.c.info_date, a.c.version,
         a.c.synthetic,
-    ).join(_haz, _haz.c.id == a.c.hazard_id).join(_org, _org.c.id == a.c.organisation_id)
-        .outerjoin(tm, tm.c.id == a.c.team_id).order_by(a.c.code))
+    ).join(_haz, _haz.c.id == a.c.hazard_id).join(_org, _org.c.id == a.c.organisation_id) \
+        .outerjoin(tm, tm.c.id == a.c.team_id).order_by(a.c.code)
 
 
-def _findings(conn: Connection) -> Rows:
+def _findings() -> Select:
     f, r = s.findings, s.reports
-    return _rows(conn, select(
-        _act.c.code.label("activity_code"), _haz.c.code.label("hazard_code"),
-        r.c.code.label("report_code"), f.c.eo_category, f.c.model, f.c.condition,
-        f.c.depth_mm, f.c.disposal, f.c.found_on, f.c.synthetic, f.c.geom.label("geometry"),
-    ).join(_act, _act.c.id == f.c.activity_id).join(_haz, _haz.c.id == _act.c.hazard_id)
-        .outerjoin(r, r.c.id == f.c.report_id)
-        .where(f.c.void.is_(False)).order_by(f.c.id))
+    return select(
+        f.c.id, _act.c.code.label("activity_code"), _haz.c.code.label("hazard_code"),
+        r.c.code.label("report_code"), _org.c.code.label("organisation_code"),
+        f.c.eo_category, f.c.model, f.c.condition, f.c.depth_mm, f.c.disposal, f.c.found_on,
+        f.c.synthetic, f.c.geom.label("geometry"),
+    ).join(_act, _act.c.id == f.c.activity_id).join(_haz, _haz.c.id == _act.c.hazard_id) \
+        .join(_org, _org.c.id == _act.c.organisation_id) \
+        .outerjoin(r, r.c.id == f.c.report_id).where(f.c.void.is_(False)).order_by(f.c.id)
 
 
-def _accidents(conn: Connection) -> Rows:
+def _accidents() -> Select:
     t, r = s.accidents, s.reports
-    return _rows(conn, select(
+    return select(
         t.c.code, t.c.accident_date, t.c.type, t.c.device_category,
         _act.c.code.label("activity_code"), r.c.code.label("report_code"), t.c.narrative,
         t.c.version, t.c.synthetic, t.c.geom.label("geometry"),
-    ).outerjoin(_act, _act.c.id == t.c.activity_id).outerjoin(r, r.c.id == t.c.report_id)
-        .where(t.c.void.is_(False)).order_by(t.c.code))
+    ).outerjoin(_act, _act.c.id == t.c.activity_id).outerjoin(r, r.c.id == t.c.report_id) \
+        .where(t.c.void.is_(False)).order_by(t.c.code)
 
 
-def _victims(conn: Connection) -> Rows:
+def _victims() -> Select:
     v, a = s.victims, s.accidents
-    return _rows(conn, select(
+    return select(
         a.c.code.label("accident_code"), v.c.outcome, v.c.role, v.c.sex, v.c.age,
         v.c.activity_at_time, a.c.synthetic,
-    ).join(a, a.c.id == v.c.accident_id).where(a.c.void.is_(False)).order_by(v.c.id))
+    ).join(a, a.c.id == v.c.accident_id).where(a.c.void.is_(False)).order_by(v.c.id)
 
 
-def _teams(conn: Connection) -> Rows:
+def _teams() -> Select:
     t = s.teams
-    return _rows(conn, select(
+    return select(
         t.c.code, _org.c.code.label("organisation_code"), t.c.asset_type, t.c.headcount,
         t.c.productivity_m2_day, t.c.working_width_m, t.c.available, t.c.version,
         t.c.synthetic,
-    ).join(_org, _org.c.id == t.c.organisation_id).order_by(t.c.code))
+    ).join(_org, _org.c.id == t.c.organisation_id).order_by(t.c.code)
 
 
-def _organisations(conn: Connection) -> Rows:
+def _organisations() -> Select:
     t = _org
-    return _rows(conn, select(t.c.code, t.c.name, t.c.kind, t.c.version, t.c.synthetic)
-                 .order_by(t.c.code))
+    return select(t.c.code, t.c.name, t.c.kind, t.c.version, t.c.synthetic).order_by(t.c.code)
 
 
-def _reports(conn: Connection) -> Rows:
+def _reports() -> Select:
     r = s.reports
-    return _rows(conn, select(
+    return select(
         r.c.code, r.c.status, r.c.info_date, r.c.author,
         _org.c.code.label("organisation_code"), r.c.summary, r.c.submitted_at,
         r.c.decided_at, r.c.decided_by, r.c.decision_reason, r.c.version, r.c.synthetic,
-    ).join(_org, _org.c.id == r.c.organisation_id).order_by(r.c.code))
+    ).join(_org, _org.c.id == r.c.organisation_id).order_by(r.c.code)
 
 
-def _qc_inspections(conn: Connection) -> Rows:
+def _qc_inspections() -> Select:
     q = s.qc_inspections
     inspected = aliased(_act)
-    return _rows(conn, select(
+    return select(
         _act.c.code.label("activity_code"), inspected.c.code.label("inspected_activity_code"),
         _haz.c.code.label("hazard_code"), q.c.plan, q.c.lot_units, q.c.sample_units,
         q.c.unit_m2, q.c.accept_number, q.c.defects, q.c.result, q.c.lot_m2,
         q.c.inspected_m2, q.c.info_date, _act.c.synthetic,
-    ).join(_act, _act.c.id == q.c.activity_id)
-        .join(inspected, inspected.c.id == q.c.inspected_activity_id)
-        .join(_haz, _haz.c.id == q.c.hazard_id)
-        .where(q.c.void.is_(False)).order_by(q.c.id))
+    ).join(_act, _act.c.id == q.c.activity_id) \
+        .join(inspected, inspected.c.id == q.c.inspected_activity_id) \
+        .join(_haz, _haz.c.id == q.c.hazard_id) \
+        .where(q.c.void.is_(False)).order_by(q.c.id)
 
 
 #: Every exported layer in the order a GIS user expects them (maps first, tables last).
 LAYERS: dict[str, LayerDef] = {d.name: d for d in (
     LayerDef("hazard_areas", "Polygon", "Hazard areas (SHA/CHA) by land-release status",
-             _hazard_areas),
+             _hazard_areas, flatten=_flat_hazard, internal=("updated_at",)),
     LayerDef("remaining", "Polygon", "Remaining (unreleased) part of each hazard area",
              _remaining),
     LayerDef("outcome_polygons", "Polygon", "Land cancelled, reduced or cleared",
-             _outcome_polygons),
-    LayerDef("settlements", "Point", "Settlements, open or closed", _settlements),
+             _outcome_polygons, internal=("id", "organisation_code")),
+    LayerDef("settlements", "Point", "Settlements, open or closed", _settlements,
+             reader=_read_settlements),
     LayerDef("settlement_footprints", "Polygon", "Built-up footprints of settlements",
              _settlement_footprints),
     LayerDef("roads", "LineString", "Roads", _roads),
-    LayerDef("findings", "Point", "Explosive ordnance found", _findings),
+    LayerDef("findings", "Point", "Explosive ordnance found", _findings,
+             internal=("id", "organisation_code")),
     LayerDef("accidents", "Point", "Mine/ERW and demining accidents", _accidents),
     LayerDef("activities", None, "Survey, clearance and QC activities", _activities),
     LayerDef("victims", None, "Accident victims", _victims),

@@ -230,3 +230,13 @@ def history(repo: Repository, code: str) -> list[AuditLine]:
                    if before.get(k) != after.get(k) and k not in ("version",)}
         lines.append(AuditLine(at, entity, ecode, version, author, action, reason, changed))
     return lines
+
+
+def findings_by_category(repo: Repository) -> dict[str, int]:
+    """Explosive ordnance found and recorded, by EO category (void findings left out)."""
+    f = s.findings
+    with repo.reader() as uow:
+        rows = uow.conn.execute(select(f.c.eo_category, func.count())
+                                .where(f.c.void.is_(False)).group_by(f.c.eo_category)
+                                .order_by(f.c.eo_category)).all()
+    return {category: int(n) for category, n in rows}

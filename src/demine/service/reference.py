@@ -132,3 +132,36 @@ def update_settlement(uow: UnitOfWork, code: str, expected_version: int,
 
 def parse_organisation_kind(value: str) -> OrganisationKind:
     return parse_enum(OrganisationKind, value, record="organisation", field="kind")
+
+
+_ORGANISATION_FIELDS = {"name"}
+_TEAM_FIELDS = {"headcount", "productivity_m2_day", "working_width_m", "available"}
+
+
+def _edit(uow: UnitOfWork, table, code: str, expected_version: int,
+          changes: Mapping[str, Any], allowed: set[str]) -> int:
+    entity = table.name.rstrip("s")
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"{entity} {code}", sorted(unknown)[0], "cannot be edited here")
+    row = uow.require(table, code, for_update=True)
+    return uow.update(table, row["id"], dict(changes), expected_version=expected_version)
+
+
+def update_organisation(uow: UnitOfWork, code: str, expected_version: int,
+                        changes: Mapping[str, Any]) -> int:
+    """Rename an organisation; a stale ``expected_version`` is refused."""
+    if "name" in changes and not str(changes["name"] or "").strip():
+        raise ValidationError(f"organisation {code}", "name", "must not be empty")
+    return _edit(uow, s.organisations, code, expected_version, changes, _ORGANISATION_FIELDS)
+
+
+def update_team(uow: UnitOfWork, code: str, expected_version: int,
+                changes: Mapping[str, Any]) -> int:
+    """Change a team's size, productivity, working width or availability."""
+    for key in ("headcount", "productivity_m2_day", "working_width_m"):
+        value = changes.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or value < 0):
+            raise ValidationError(f"team {code}", key, f"{value!r} is not a number >= 0")
+    return _edit(uow, s.teams, code, expected_version, changes, _TEAM_FIELDS)

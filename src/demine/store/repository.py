@@ -25,7 +25,7 @@ from demine.domain.settlements import DEFAULT_CLOSURE_DISTANCE_M
 from demine.geo.crs import MetricFrame
 from demine.store import migrate
 from demine.store import schema as s
-from demine.store.spatial import SpatialBackend, backend_for
+from demine.store.spatial import SpatialBackend, backend_for, register_sqlite_functions
 
 DEFAULT_DB_FILE = "demine.sqlite"
 
@@ -34,10 +34,12 @@ ENTITY_OF_TABLE = {
     "hazard_areas": "hazard_area", "activities": "activity", "reports": "report",
     "accidents": "accident", "outcome_polygons": "outcome_polygon", "findings": "finding",
     "evidence_items": "evidence_item", "settings": "setting", "roads": "road",
-    "qc_inspections": "qc_inspection",
+    "qc_inspections": "qc_inspection", "users": "user",
 }
-#: Metric copies of geometries are derived; the audit keeps the WGS84 shape only.
-_DERIVED_COLUMNS = frozenset({"closure_m", "remaining_m", "created_at", "updated_at"})
+#: Metric copies of geometries are derived; the audit keeps the WGS84 shape only. A
+#: password hash is no business of anyone reading the audit trail.
+_DERIVED_COLUMNS = frozenset({"closure_m", "remaining_m", "created_at", "updated_at",
+                              "password_hash"})
 
 
 def resolve_db_url(db: str | None = None) -> str:
@@ -159,6 +161,7 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
         # mapping it saves a copy per page, and a larger page cache keeps the R*Tree hot.
         dbapi_connection.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         dbapi_connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
@@ -262,13 +265,14 @@ class UnitOfWork:
         values = dict(values)
         if "version" in table.c:
             values.update(version=1, created_at=self.now, updated_at=self.now)
-            values.setdefault("synthetic", False)
+            if "synthetic" in table.c:
+                values.setdefault("synthetic", False)
         query = insert(table).values(**values).returning(table.c.id)
         new_id = self.conn.execute(query).scalar_one()
         after = self.row(table, id=new_id)
         self.audit(ENTITY_OF_TABLE.get(table.name, table.name), new_id,
-                   values.get("code"), values.get("version", 1), action, None,
-                   row_snapshot(after), report_id)
+                   values.get("code", values.get("username")), values.get("version", 1),
+                   action, None, row_snapshot(after), report_id)
         return int(new_id)
 
     def update(self, table: Table, row_id: int, values: Mapping[str, Any], *,
@@ -281,7 +285,7 @@ class UnitOfWork:
         before = self.row(table, id=row_id, for_update=True)
         if before is None:
             raise NotFound(ENTITY_OF_TABLE.get(table.name, table.name), row_id)
-        code = before.get("code")
+        code = before.get("code", before.get("username"))
         versioned = "version" in table.c
         if versioned and expected_version is not None and before["version"] != expected_version:
             raise StaleVersion(ENTITY_OF_TABLE[table.name], str(code or row_id),

@@ -326,6 +326,31 @@ audit_log = Table(
     Index("ix_audit_log_code", "entity_code"),
 )
 
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(24), nullable=False),
+    Column("organisation_id", ForeignKey("organisations.id")),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Login sessions: only a keyed hash of each token is stored, so a copy of the database
+#: lets nobody in.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
 #: Tables whose geometry gets a spatial index: R*Tree on SQLite, GiST on PostGIS.
 SPATIAL_INDEXES: dict[str, tuple[str, ...]] = {
     "hazard_areas": ("geom", "remaining_m"),

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, func, text
 
 from demine.store.schema import SPATIAL_INDEXES
 
@@ -37,6 +37,11 @@ class SpatialBackend(ABC):
     def ids_intersecting_bbox(self, conn: Connection, table: str, column: str,
                               bbox: tuple[float, float, float, float]) -> list[int]:
         """Ids whose indexed box meets ``bbox`` (a prefilter; callers test exactly)."""
+
+    @abstractmethod
+    def bbox_clause(self, table: Table, column: str,
+                    bbox: tuple[float, float, float, float]) -> ColumnElement[bool]:
+        """A WHERE clause: the geometry in ``table.column`` intersects ``bbox`` (WGS84)."""
 
     @abstractmethod
     def closure_pair_array(self, conn: Connection, distance_m: float,
@@ -77,6 +82,22 @@ class SqliteSpatial(SpatialBackend):
             {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy},
         )
         return [r[0] for r in rows]
+
+    def bbox_clause(self, table, column, bbox):
+        """R*Tree boxes first, then the exact test on those candidates only.
+
+        ``demine_intersects_bbox`` is registered on every SQLite connection (see
+        :func:`register_sqlite_functions`); SQLite evaluates it only on rows the R*Tree
+        lets through, so it costs a few microseconds per candidate.
+        """
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+        boxes = text(f"SELECT id FROM {rtree_name(table.name, column)} WHERE maxx >= :bminx "
+                     "AND minx <= :bmaxx AND maxy >= :bminy AND miny <= :bmaxy").bindparams(
+            bminx=minx, bmaxx=maxx, bminy=miny, bmaxy=maxy)
+        exact = func.demine_intersects_bbox(
+            table.c[column], bindparam("eminx", minx), bindparam("eminy", miny),
+            bindparam("emaxx", maxx), bindparam("emaxy", maxy)) == 1
+        return and_(table.c.id.in_(boxes.columns(id=table.c.id.type)), exact)
 
     def closure_pair_array(self, conn, distance_m, settlement_ids=None):
         """Pairs by an R*Tree join in SQL; geometry is read only where boxes can't decide.
@@ -182,6 +203,12 @@ class PostgisSpatial(SpatialBackend):
         )
         return [r[0] for r in rows]
 
+    def bbox_clause(self, table, column, bbox):
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+        envelope = func.ST_MakeEnvelope(bindparam("bminx", minx), bindparam("bminy", miny),
+                                        bindparam("bmaxx", maxx), bindparam("bmaxy", maxy), 4326)
+        return func.ST_Intersects(table.c[column], envelope)
+
     def closure_pair_array(self, conn, distance_m, settlement_ids=None):
         sql = (
             "SELECT s.id, h.id FROM settlements s JOIN hazard_areas h "
@@ -196,6 +223,23 @@ class PostgisSpatial(SpatialBackend):
             params["ids"] = list(settlement_ids)
         rows = conn.execute(text(sql + " ORDER BY s.id, h.id"), params).all()
         return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
+
+def _intersects_bbox(wkb: bytes | None, minx: float, miny: float, maxx: float,
+                     maxy: float) -> int:
+    if wkb is None:
+        return 0
+    geom = shapely.from_wkb(wkb)
+    gminx, gminy, gmaxx, gmaxy = geom.bounds
+    if gminx >= minx and gmaxx <= maxx and gminy >= miny and gmaxy <= maxy:
+        return 1
+    return int(shapely.intersects(geom, shapely.box(minx, miny, maxx, maxy)))
+
+
+def register_sqlite_functions(dbapi_connection) -> None:
+    """SQL functions the SQLite backend's queries call, on one raw connection."""
+    dbapi_connection.create_function("demine_intersects_bbox", 5, _intersects_bbox,
+                                     deterministic=True)
 
 
 def backend_for(dialect_name: str) -> SpatialBackend:

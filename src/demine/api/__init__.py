@@ -1,0 +1,1 @@
+"""The HTTP door: REST API, OGC API - Features and vector tiles over the same services."""
