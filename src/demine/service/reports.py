@@ -206,12 +206,13 @@ def _apply_change(uow: UnitOfWork, report: dict, label: str, change: Change) -> 
     if isinstance(change, NewFinding):
         f = change.finding
         activity_id = _activity_id(uow, f.activity_code, label)
-        uow.insert(s.findings, {
+        fid = uow.insert(s.findings, {
             "activity_id": activity_id, "report_id": rid, "geom": f.point,
             "eo_category": f.eo_category.value, "model": f.model,
             "condition": f.condition.value, "depth_mm": f.depth_mm,
             "disposal": f.disposal.value, "found_on": f.found_on, "synthetic": f.synthetic,
         }, report_id=rid)
+        uow.spatial.index(uow.conn, "findings", "geom", [(fid, f.point)])
         return {uow.row(s.activities, id=activity_id)["hazard_id"]}
     if isinstance(change, NewAccident):
         a = change.accident
@@ -223,6 +224,7 @@ def _apply_change(uow: UnitOfWork, report: dict, label: str, change: Change) -> 
             "activity_id": _activity_id(uow, a.activity_code, label) if a.activity_code else None,
             "narrative": a.narrative, "report_id": rid, "synthetic": a.synthetic,
         }, report_id=rid)
+        uow.spatial.index(uow.conn, "accidents", "geom", [(aid, a.point)])
         for v in a.victims:
             uow.conn.execute(s.victims.insert().values(
                 accident_id=aid, outcome=v.outcome.value, role=v.role.value, sex=v.sex.value,
@@ -276,11 +278,12 @@ def _apply_activity(uow: UnitOfWork, report: dict, label: str, change: ActivityC
         raise RuleViolation(label, "outcomes", f"activity {change.code} is a QC inspection; "
                             "an inspection releases no land")
     for outcome in change.outcomes:
-        uow.insert(s.outcome_polygons, {
+        oid = uow.insert(s.outcome_polygons, {
             "activity_id": activity_id, "hazard_id": hid, "report_id": rid,
             "method": outcome.method.value, "geom": outcome.polygon,
             "area_m2": frame.area_m2(outcome.polygon), "info_date": info_date,
         }, report_id=rid)
+        uow.spatial.index(uow.conn, "outcome_polygons", "geom", [(oid, outcome.polygon)])
     if change.qc is not None:
         kind = uow.row(s.activities, id=activity_id)["type"]
         if kind != ActivityType.QC_INSPECTION.value:
