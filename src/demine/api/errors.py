@@ -59,6 +59,13 @@ def _body(exc: DemineError) -> dict:
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str, str]:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":
+        # the location of a JSON syntax error is a character offset, not a field
+        at = [p for p in first.get("loc", ()) if p != "body"]
+        reason = (first.get("ctx") or {}).get("error", "")
+        problem = "not valid JSON" + (f" at character {at[0]}" if at else "") + \
+            (f": {reason}" if reason else "")
+        return "body", problem, f"body: {problem}"
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
     where = ".".join(loc) or "body"
     return where, first.get("msg", "invalid"), f"{where}: {first.get('msg', 'invalid')}"

@@ -307,3 +307,25 @@ def _attach_victims(conn, accidents: list[dict[str, Any]], who: Principal) -> No
         found.setdefault(row["code"], []).append(victim)
     for r in accidents:
         r["victims"] = found.get(r["code"], [])
+
+
+def extent(repo: Repository, rs: RecordSet, who: Principal
+           ) -> tuple[tuple[float, float, float, float] | None, tuple[Any, Any] | None]:
+    """The bounding box (WGS84) and the ``date_column`` span of a kind of record.
+
+    The OGC API advertises both for each collection. The box comes from the spatial
+    index alone (R*Tree or GiST), so it costs the same on a national record as on a
+    district; it may include void records, which only makes it a little generous.
+    """
+    who.require(Permission.READ, f"list {rs.name}")
+    bbox = span = None
+    with repo.reader() as uow:
+        if rs.spatial:
+            bbox = repo.spatial.extent(uow.conn, rs.table.name, "geom")
+        if rs.date_column is not None:
+            rows = _narrowed(rs, Query(), who).order_by(None).subquery()
+            col = rows.c[rs.date_column]
+            low, high = uow.conn.execute(select(func.min(col), func.max(col))).one()
+            if low is not None:
+                span = (low, high)
+    return bbox, span

@@ -44,6 +44,11 @@ class SpatialBackend(ABC):
         """A WHERE clause: the geometry in ``table.column`` intersects ``bbox`` (WGS84)."""
 
     @abstractmethod
+    def extent(self, conn: Connection, table: str, column: str
+               ) -> tuple[float, float, float, float] | None:
+        """The bounding box of every geometry in ``table.column``, from the index alone."""
+
+    @abstractmethod
     def closure_pair_array(self, conn: Connection, distance_m: float,
                            settlement_ids: Sequence[int] | None = None) -> np.ndarray:
         """(settlement id, hazard id) rows, int64, sorted, for every unreleased hazard
@@ -98,6 +103,12 @@ class SqliteSpatial(SpatialBackend):
             table.c[column], bindparam("eminx", minx), bindparam("eminy", miny),
             bindparam("emaxx", maxx), bindparam("emaxy", maxy)) == 1
         return and_(table.c.id.in_(boxes.columns(id=table.c.id.type)), exact)
+
+    def extent(self, conn, table, column):
+        row = conn.exec_driver_sql(
+            f"SELECT min(minx), min(miny), max(maxx), max(maxy) "
+            f"FROM {rtree_name(table, column)}").one()
+        return None if row[0] is None else tuple(float(v) for v in row)
 
     def closure_pair_array(self, conn, distance_m, settlement_ids=None):
         """Pairs by an R*Tree join in SQL; geometry is read only where boxes can't decide.
@@ -208,6 +219,12 @@ class PostgisSpatial(SpatialBackend):
         envelope = func.ST_MakeEnvelope(bindparam("bminx", minx), bindparam("bminy", miny),
                                         bindparam("bmaxx", maxx), bindparam("bmaxy", maxy), 4326)
         return func.ST_Intersects(table.c[column], envelope)
+
+    def extent(self, conn, table, column):
+        row = conn.exec_driver_sql(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            f"FROM (SELECT ST_Extent({column}) AS e FROM {table}) x").one()
+        return None if row[0] is None else tuple(float(v) for v in row)
 
     def closure_pair_array(self, conn, distance_m, settlement_ids=None):
         sql = (
