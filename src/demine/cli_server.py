@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -42,8 +43,38 @@ def serve(
     os.environ[SECRET_ENV] = secret
     console.print(f"demine serving {url.split('@')[-1]} on http://{host}:{port}/ "
                   f"(OpenAPI: /openapi.json, OGC API: /ogc)")
-    uvicorn.run("demine.api.app:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="info", access_log=False)
+    config = uvicorn.Config("demine.api.app:app_from_environment", factory=True, host=host,
+                            port=port, workers=workers, log_level="info", access_log=False,
+                            # a worker imports the geospatial stack before it can answer
+                            # the supervisor's ping; 5 s is not enough on a busy laptop
+                            timeout_worker_healthcheck=60)
+    sock = _tcp_socket(host, port)
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _tcp_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, created with ``IPPROTO_TCP`` named explicitly.
+
+    asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets whose protocol is
+    IPPROTO_TCP. uvicorn's own multi-worker socket leaves it 0, so every small response
+    then waited for the client's delayed ACK, about 40 ms (uvicorn issue #3149).
+    Accepted connections inherit the protocol from this socket.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc}") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _password(password_stdin: bool) -> str:

@@ -9,6 +9,7 @@ Every change to an account is audited like any other record, without the hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -123,7 +124,7 @@ def login(repo: Repository, *, secret: str, username: str, password: str) -> str
     with repo.unit(name, "login") as uow:
         row = uow.conn.execute(select(s.users).where(s.users.c.username == name)) \
             .mappings().first()
-        stored = row["password_hash"] if row is not None else _DUMMY_HASH
+        stored = row["password_hash"] if row is not None else _dummy_hash()
         try:
             _hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError) as exc:
@@ -140,9 +141,11 @@ def login(repo: Repository, *, secret: str, username: str, password: str) -> str
     return token
 
 
-#: Verified against when the user does not exist, so that a wrong name costs as long as
-#: a wrong password and response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so that a wrong name costs as long
+    as a wrong password and response times do not reveal which accounts exist."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def principal_for_token(repo: Repository, *, secret: str, token: str,
