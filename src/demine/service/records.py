@@ -11,12 +11,14 @@ blanked), and draft reports are seen only by their own organisation and by manag
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from shapely.geometry import mapping
+import numpy as np
+import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
@@ -28,6 +30,8 @@ from demine.store.repository import ENTITY_OF_TABLE, Repository
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+#: the largest row id a store can hold (a signed 64-bit integer)
+MAX_ROW_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -211,9 +215,12 @@ def _key_clause(query: Select, rs: RecordSet, key: str) -> ColumnElement:
     col = _column(query, rs.key, rs.name, rs.key)
     if rs.key == "id":
         try:
-            return col == int(key)
+            row_id = int(key)
         except ValueError:
             raise NotFound(rs.entity, key) from None
+        if not 0 < row_id <= MAX_ROW_ID:  # the stores' integers end there
+            raise NotFound(rs.entity, key)
+        return col == row_id
     return col == key
 
 
@@ -263,17 +270,30 @@ def _hidden(rs: RecordSet, who: Principal) -> set[str]:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, BaseGeometry):
-        return mapping(value)
     return value
+
+
+def _geojson(geometries: Sequence[BaseGeometry | None]) -> list[dict[str, Any] | None]:
+    """GeoJSON geometry objects, written by GEOS in one vectorised call.
+
+    Building them through ``__geo_interface__`` walks every coordinate in Python and
+    was half the time of a 100-feature page.
+    """
+    texts = shapely.to_geojson(np.asarray(geometries, dtype=object))
+    return [None if g is None else json.loads(g) for g in texts.tolist()]
 
 
 def _records(conn, rs: RecordSet, rows: Sequence[Mapping[str, Any]],
              who: Principal) -> list[dict[str, Any]]:
     hidden = _hidden(rs, who)
+    geometry_keys = [k for k in (rows[0].keys() if rows else ())
+                     if isinstance(rows[0][k], BaseGeometry) or k == "geometry"]
+    shapes = {k: _geojson([row[k] for row in rows]) for k in geometry_keys}
     out = []
-    for row in rows:
+    for i, row in enumerate(rows):
         record = {k: _jsonable(v) for k, v in row.items()}
+        for k in geometry_keys:
+            record[k] = shapes[k][i]
         for k in hidden & set(record):
             record[k] = None
         if hidden & set(row.keys()):
