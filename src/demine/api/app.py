@@ -7,9 +7,10 @@ import os
 from fastapi import FastAPI
 
 from demine import __version__
-from demine.api import errors, routes_auth, routes_changes, routes_records
+from demine.api import errors, routes_auth, routes_changes, routes_records, tiles
 from demine.api.config import ServerConfig, load_secret
 from demine.api.errors import ErrorBody
+from demine.api.ogc import router as ogc_router
 from demine.api.security import LoginThrottle
 from demine.store import Repository
 
@@ -39,6 +40,8 @@ def create_app(config: ServerConfig, repo: Repository | None = None) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_records.router)
     app.include_router(routes_changes.router)
+    app.include_router(tiles.router)
+    app.include_router(ogc_router)
     app.add_middleware(errors.BodyLimit, limit=config.max_body_bytes)
     return app
 

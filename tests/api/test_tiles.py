@@ -1,0 +1,362 @@
+"""Vector tiles of the demo district, on both stores: the right features, their
+attributes, tile coordinates as the MVT spec has them, lighter tiles further out, the
+size cap, and refusals (no token, a tile outside the grid, an unknown layer).
+
+Expectations are computed here from the records the REST API lists, with pyproj and the
+slippy-map tile formulas, not with the code under test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import mapbox_vector_tile
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from pyproj import Transformer
+from shapely.geometry import shape
+
+from demine.domain.access import Principal, Role
+from demine.scenario.district import load_demo
+from demine.service import tiles
+from demine.store import Repository
+
+EXTENT, BUFFER = 4096, 64
+MVT = "application/vnd.mapbox-vector-tile"
+HALF_WORLD = math.pi * 6378137.0
+TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+TO_LONLAT = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+
+#: Properties of each layer's features, as the route documents them.
+PROPERTIES = {
+    "hazards": {"code", "status", "classification", "remaining_m2", "synthetic"},
+    "settlements": {"code", "name", "status", "population", "synthetic"},
+    "outcomes": {"method", "hazard_code", "synthetic"},
+    "findings": {"eo_category", "synthetic"},
+}
+RECORDS = {"hazards": "hazards", "settlements": "settlements", "outcomes": "outcomes",
+           "findings": "findings"}
+
+
+# -- tile arithmetic, independent of demine --------------------------------------------------
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The XYZ tile holding a WGS84 point (the OSM slippy-map formula)."""
+    n = 2 ** z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return z, x, y
+
+
+def mercator_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    size = 2 * HALF_WORLD / 2 ** z
+    minx, maxy = -HALF_WORLD + x * size, HALF_WORLD - y * size
+    return minx, maxy - size, minx + size, maxy
+
+
+def lonlat_box(z: int, x: int, y: int, margin_units: float = 0.0) -> shapely.Polygon:
+    """The tile grown by ``margin_units`` tile units per side, as a WGS84 rectangle."""
+    minx, miny, maxx, maxy = mercator_bounds(z, x, y)
+    grow = margin_units * (maxx - minx) / EXTENT
+    lon0, lat0 = TO_LONLAT.transform(minx - grow, miny - grow)
+    lon1, lat1 = TO_LONLAT.transform(maxx + grow, maxy + grow)
+    return shapely.box(lon0, lat0, lon1, lat1)
+
+
+def mercator(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.transform(geom, lambda c: np.column_stack(TO_MERCATOR.transform(c[:, 0],
+                                                                                   c[:, 1])))
+
+
+def pixel_area(z: int) -> float:
+    """One screen pixel of a 256-pixel tile, in square Web Mercator metres."""
+    pixel = 2 * HALF_WORLD / 2 ** z / 256
+    return pixel * pixel
+
+
+# -- reading tiles and records ---------------------------------------------------------------
+
+def fetch(client: TestClient, headers: dict, layer: str, z: int, x: int, y: int) -> bytes:
+    response = client.get(f"/tiles/{layer}/{z}/{x}/{y}.mvt", headers=headers)
+    assert response.status_code in (200, 204), response.text
+    if response.status_code == 204:
+        assert response.content == b""
+        return b""
+    assert response.headers["content-type"] == MVT
+    assert response.content
+    return response.content
+
+
+def features(data: bytes, layer: str) -> list[dict[str, Any]]:
+    """Decoded features with raw tile coordinates: y pointing down, as encoded."""
+    if not data:
+        return []
+    decoded = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+    assert set(decoded) == {layer}
+    assert decoded[layer]["extent"] == EXTENT
+    return decoded[layer]["features"]
+
+
+def tile_features(client, headers, layer, z, x, y) -> list[dict[str, Any]]:
+    return features(fetch(client, headers, layer, z, x, y), layer)
+
+
+def vertices(feats: list[dict[str, Any]]) -> int:
+    return sum(len(shapely.get_coordinates(shape(f["geometry"]))) for f in feats)
+
+
+def records(client: TestClient, headers: dict, resource: str) -> list[dict[str, Any]]:
+    page = client.get(f"/api/v1/{resource}", headers=headers, params={"limit": 1000}).json()
+    assert page["next"] is None
+    return page["items"]
+
+
+@pytest.fixture(scope="module")
+def viewer(headers) -> dict[str, str]:
+    return headers["viewer"]
+
+
+@pytest.fixture(scope="module")
+def hazards(client, viewer) -> dict[str, dict[str, Any]]:
+    """The district's hazards by code, each with its WGS84 shape."""
+    return {h["code"]: {**h, "shape": shape(h["geometry"])}
+            for h in records(client, viewer, "hazards")}
+
+
+@pytest.fixture(scope="module")
+def district_centre(hazards) -> tuple[float, float]:
+    centre = shapely.union_all([h["shape"] for h in hazards.values()]).centroid
+    return centre.x, centre.y
+
+
+def drawn_hazards(hazards: dict[str, dict[str, Any]], z: int, x: int, y: int) -> set[str]:
+    """Hazards meeting the tile with its buffer, less those under one pixel in area."""
+    box = lonlat_box(z, x, y, BUFFER)
+    return {code for code, h in hazards.items()
+            if h["shape"].intersects(box) and mercator(h["shape"]).area >= pixel_area(z)}
+
+
+# -- the features a tile holds --------------------------------------------------------------
+
+@pytest.mark.parametrize("z", [10, 12, 14])
+def test_a_tile_holds_exactly_the_hazards_meeting_it(client, viewer, hazards, district_centre,
+                                                     z) -> None:
+    """At zoom 10 the tile covers the district and sub-pixel hazards are left out; at 12
+    and 14 every hazard meeting the tile is in it, once, with its record's attributes."""
+    tile = tile_of(*district_centre, z)
+    feats = tile_features(client, viewer, "hazards", *tile)
+    codes = [f["properties"]["code"] for f in feats]
+    expected = drawn_hazards(hazards, *tile)
+    assert expected, f"tile {tile} should hold hazards of the district"
+    assert len(codes) == len(set(codes)) == len(expected)
+    assert set(codes) == expected
+    if z == 10:
+        meeting = {c for c, h in hazards.items() if h["shape"].intersects(lonlat_box(*tile))}
+        assert len(meeting - expected) > 0, "zoom 10 should drop some sub-pixel hazards"
+    for f in feats:
+        record = hazards[f["properties"]["code"]]
+        assert set(f["properties"]) == PROPERTIES["hazards"]
+        for name in PROPERTIES["hazards"] - {"remaining_m2"}:
+            assert f["properties"][name] == record[name]
+        assert f["properties"]["remaining_m2"] == pytest.approx(record["remaining_m2"])
+        assert f["type"] == "Feature" and f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+
+
+@pytest.mark.parametrize("layer", ["settlements", "outcomes", "findings"])
+def test_other_layers_hold_their_records_with_their_attributes(client, viewer, district_centre,
+                                                               layer) -> None:
+    z = 11
+    tile = tile_of(*district_centre, z)
+    box = lonlat_box(*tile, BUFFER)
+    items = records(client, viewer, RECORDS[layer])
+    feats = tile_features(client, viewer, layer, *tile)
+    assert feats, f"{layer}: the district tile at zoom {z} should not be empty"
+    for f in feats:
+        assert set(f["properties"]) == PROPERTIES[layer]
+    if layer == "settlements":
+        meeting = {r["code"] for r in items if shape(r["geometry"]).intersects(box)}
+        by_code = {r["code"]: r for r in items}
+        assert sorted(f["properties"]["code"] for f in feats) == sorted(meeting)
+        for f in feats:
+            record = by_code[f["properties"]["code"]]
+            assert {k: f["properties"][k] for k in PROPERTIES[layer]} == \
+                {k: record[k] for k in PROPERTIES[layer]}
+    else:
+        # outcomes and findings are keyed by id; the feature id is the record's id
+        by_id = {r["id"]: r for r in items}
+        big_enough = {r["id"] for r in items if shape(r["geometry"]).intersects(box) and (
+            layer == "findings" or mercator(shape(r["geometry"])).area >= pixel_area(z))}
+        assert sorted(f["id"] for f in feats) == sorted(big_enough)
+        for f in feats:
+            for k in PROPERTIES[layer] - {"synthetic"}:
+                assert f["properties"][k] == by_id[f["id"]][k]
+
+
+def test_geometry_is_in_tile_units_with_y_down(client, viewer, hazards) -> None:
+    """Every vertex lies within the extent plus the buffer, and a hazard sits where the
+    MVT spec puts it: x from the west edge, y from the north edge."""
+    code, hazard = sorted(hazards.items())[0]
+    z = 14
+    tile = tile_of(hazard["shape"].centroid.x, hazard["shape"].centroid.y, z)
+    minx, _miny, _maxx, maxy = mercator_bounds(*tile)
+    scale = EXTENT / (2 * HALF_WORLD / 2 ** z)
+    feats = tile_features(client, viewer, "hazards", *tile)
+    for f in feats:
+        xy = shapely.get_coordinates(shape(f["geometry"]))
+        assert (xy >= -BUFFER).all() and (xy <= EXTENT + BUFFER).all(), f["properties"]["code"]
+    [feature] = [f for f in feats if f["properties"]["code"] == code]
+    centre = mercator(hazard["shape"]).centroid
+    expected = ((centre.x - minx) * scale, (maxy - centre.y) * scale)
+    drawn = shape(feature["geometry"])
+    if shapely.contains(lonlat_box(*tile), hazard["shape"]):
+        assert drawn.centroid.x == pytest.approx(expected[0], abs=4)
+        assert drawn.centroid.y == pytest.approx(expected[1], abs=4)
+    else:  # clipped: the part drawn is still on the hazard's side of the tile
+        assert drawn.intersects(shapely.Point(expected).buffer(EXTENT / 4))
+
+
+def whole(feats: list[dict[str, Any]]) -> dict[str, int]:
+    """Vertex counts of the hazards drawn whole (not clipped) in a tile, by code."""
+    out = {}
+    for f in feats:
+        xy = shapely.get_coordinates(shape(f["geometry"]))
+        if (xy >= 0).all() and (xy <= EXTENT).all():
+            out[f["properties"]["code"]] = len(xy)
+    return out
+
+
+def test_lower_zoom_tiles_carry_no_more_vertices(client, viewer, district_centre) -> None:
+    """A hazard drawn whole in a tile has no more vertices than in the child tile one zoom
+    in: the tolerance doubles with each zoom level out (and the smallest are dropped)."""
+    compared = simplified = 0
+    for z in range(9, 15):
+        _, x, y = tile_of(*district_centre, z)
+        parent = whole(tile_features(client, viewer, "hazards", z, x, y))
+        children: dict[str, int] = {}
+        for cx in (2 * x, 2 * x + 1):
+            for cy in (2 * y, 2 * y + 1):
+                children.update(whole(tile_features(client, viewer, "hazards", z + 1, cx, cy)))
+        both = parent.keys() & children.keys()
+        assert all(parent[c] <= children[c] for c in both), \
+            {c: (parent[c], children[c]) for c in both if parent[c] > children[c]}
+        assert sum(parent[c] for c in both) <= sum(children[c] for c in both)
+        compared += len(both)
+        simplified += sum(parent[c] < children[c] for c in both)
+    assert compared >= 20 and simplified > 0, (compared, simplified)
+
+
+# -- size, emptiness and the cap --------------------------------------------------------------
+
+def test_tiles_of_the_district_are_small(client, viewer, district_centre) -> None:
+    for layer in PROPERTIES:
+        for z in range(6, 16):
+            data = fetch(client, viewer, layer, *tile_of(*district_centre, z))
+            assert len(data) < 16 * 1024, (layer, z, len(data))
+
+
+def test_an_empty_tile_is_204_with_no_body(client, viewer) -> None:
+    for layer in PROPERTIES:
+        response = client.get(f"/tiles/{layer}/10/0/0.mvt", headers=viewer)
+        assert response.status_code == 204 and response.content == b""
+
+
+def test_a_tile_over_the_cap_is_thinned_then_refused(client, viewer, district_centre,
+                                                     monkeypatch) -> None:
+    """Over the cap, points are thinned to one per cell, the most important kept; a tile
+    that cannot get under the cap at all is refused, naming the cap."""
+    tile = tile_of(*district_centre, 6)
+    full = tile_features(client, viewer, "settlements", *tile)
+    monkeypatch.setattr(tiles, "MAX_TILE_BYTES", 1500)
+    data = fetch(client, viewer, "settlements", *tile)
+    thin = features(data, "settlements")
+    assert len(data) <= 1500 and 0 < len(thin) < len(full)
+    assert {f["id"] for f in thin} <= {f["id"] for f in full}
+    cells = {tuple(np.floor(np.array(f["geometry"]["coordinates"]) / 16)) for f in thin}
+    assert len(cells) == len(thin), "two kept settlements share one pixel"
+    first = min(full, key=lambda f: (f["properties"]["status"] != "closed",
+                                     -f["properties"]["population"], f["id"]))
+    assert first["id"] in {f["id"] for f in thin}
+    monkeypatch.setattr(tiles, "MAX_TILE_BYTES", 10)
+    refused = client.get("/tiles/settlements/{}/{}/{}.mvt".format(*tile), headers=viewer)
+    assert refused.status_code == 400
+    assert "zoom in" in refused.json()["detail"] and "10-byte cap" in refused.json()["detail"]
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+def test_tiles_need_a_login(client, district_centre) -> None:
+    path = "/tiles/hazards/{}/{}/{}.mvt".format(*tile_of(*district_centre, 12))
+    assert client.get(path).status_code == 401
+    bad = client.get(path, headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/tiles/hazards/23/0/0.mvt", "z"),
+    ("/tiles/hazards/-1/0/0.mvt", "z"),
+    ("/tiles/hazards/4/16/0.mvt", "x"),
+    ("/tiles/hazards/4/0/16.mvt", "y"),
+    ("/tiles/hazards/0/-1/0.mvt", "x"),
+    ("/tiles/hazards/3/0/abc.mvt", "y"),
+])
+def test_coordinates_outside_the_grid_are_422_naming_the_field(client, viewer, path,
+                                                               field) -> None:
+    response = client.get(path, headers=viewer)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"].split(".")[-1] == field
+
+
+def test_an_unknown_layer_is_404(client, viewer) -> None:
+    response = client.get("/tiles/roads/10/0/0.mvt", headers=viewer)
+    assert response.status_code == 404
+    assert "hazards" in response.json()["detail"]
+
+
+# -- the same tiles on both stores -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sqlite_reference(tmp_path_factory) -> Iterator[Repository]:
+    """The demo district on its own SQLite store: the tiles every store must match."""
+    repo = Repository.open(f"sqlite:///{tmp_path_factory.mktemp('tiles_ref')}/ref.sqlite")
+    load_demo(repo, seed=7)
+    yield repo
+    repo.close()
+
+
+def identity(layer: str, feats: list[dict[str, Any]]) -> list:
+    """What names a feature alike on both stores (ids are each database's own)."""
+    if layer in ("hazards", "settlements"):
+        return sorted(f["properties"]["code"] for f in feats)
+    if layer == "outcomes":
+        return sorted((f["properties"]["hazard_code"], f["properties"]["method"]) for f in feats)
+    return sorted((f["properties"]["eo_category"], *f["geometry"]["coordinates"]) for f in feats)
+
+
+def test_the_same_tile_has_the_same_features_on_every_store(client, viewer, hazards,
+                                                           sqlite_reference,
+                                                           monkeypatch) -> None:
+    """Compared with the SQLite reference (on SQLite this checks determinism, on PostGIS
+    that SQL and shapely agree), including a tile thinned to get under the cap."""
+    me = Principal("reference", Role.VIEWER, None)
+    codes = sorted(hazards)
+    starts = [hazards[c]["shape"].centroid for c in (codes[0], codes[len(codes) // 2],
+                                                      codes[-1])]
+    wanted = sorted({(layer, *tile_of(p.x, p.y, z)) for p in starts for z in range(8, 16)
+                     for layer in PROPERTIES})
+    nonempty = 0
+    for layer, z, x, y in wanted:
+        ours = identity(layer, tile_features(client, viewer, layer, z, x, y))
+        theirs = identity(layer, features(
+            tiles.render_tile(sqlite_reference, me, layer, z, x, y), layer))
+        assert ours == theirs, (layer, z, x, y)
+        nonempty += bool(ours)
+    assert nonempty > len(wanted) // 3
+    monkeypatch.setattr(tiles, "MAX_TILE_BYTES", 1500)
+    tile = tile_of(starts[0].x, starts[0].y, 6)
+    thin = identity("settlements", tile_features(client, viewer, "settlements", *tile))
+    assert thin == identity("settlements", features(
+        tiles.render_tile(sqlite_reference, me, "settlements", *tile), "settlements"))
