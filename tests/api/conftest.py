@@ -154,3 +154,75 @@ def live_server(served_db: ServedDb, tmp_path_factory: pytest.TempPathFactory
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# -- for the fault and access tests: test modules cannot import a conftest, so what they
+# share with it comes as fixtures -------------------------------------------------------
+
+@dataclass
+class ApiTestKit:
+    """The constants and helpers of this conftest, handed to test modules."""
+
+    secret: str
+    password: str
+    users: dict[str, tuple[str, str | None]]
+    login: object
+
+
+@pytest.fixture(scope="session")
+def kit() -> ApiTestKit:
+    return ApiTestKit(secret=SECRET, password=PASSWORD, users=dict(USERS), login=login)
+
+
+@dataclass
+class ServerProcess:
+    """One ``demine serve`` process that a test may kill and start again."""
+
+    db: ServedDb
+    log: Path
+    proc: subprocess.Popen | None = None
+    base_url: str = ""
+
+    def start(self, timeout_s: float = 60) -> None:
+        port = _free_port()
+        secret_file = self.log.parent / "secret"
+        secret_file.write_text(SECRET)
+        env = {**os.environ, "DEMINE_SECRET_FILE": str(secret_file)}
+        env.pop("DEMINE_SECRET", None)
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "demine.cli", "serve", "--db", self.db.url,
+                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"demine serve exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/openapi.json", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"demine serve did not start: {self.log.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@pytest.fixture
+def server_process(served_db: ServedDb, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A ``demine serve`` over the module's database, not yet started; stopped at the end."""
+    server = ServerProcess(served_db, tmp_path / "server.log")
+    try:
+        yield server
+    finally:
+        server.stop()

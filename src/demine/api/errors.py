@@ -5,6 +5,7 @@ demine's own errors map to HTTP statuses here, once, so routes never translate t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from fastapi import FastAPI, Request
@@ -109,19 +110,30 @@ class BodyLimit:
             await _too_large(send, self.limit)
             return
         seen = 0
+        exceeded = started = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    exceeded = True
                     raise _TooLarge
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+        async def answer(message: Message) -> None:
+            # The app may catch _TooLarge while it parses the body and answer 400
+            # ("error parsing the body"): that answer is replaced by the 413.
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = True
+            await send(message)
+
+        with contextlib.suppress(_TooLarge):
+            await self.app(scope, limited, answer)
+        if exceeded and not started:
             await _too_large(send, self.limit)
 
 

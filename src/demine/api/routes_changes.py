@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 
 from demine.api.models import (
     ApprovalOut,
+    Key,
     OrganisationPatch,
     ReasonIn,
     ReportIn,
@@ -78,7 +79,7 @@ def create_report(body: ReportIn, request: Request, response: Response,
 
 
 @router.post("/reports/{code}/submit", response_model=ReportOut, tags=["reports"])
-def submit_report(code: str, request: Request, who: Caller,
+def submit_report(code: Key, request: Request, who: Caller,
                   if_match: IfMatch = None) -> ReportOut:
     _own_report(request, who, code, f"submit report {code}")
     reports.submit(request.app.state.repo, code, who.username,
@@ -88,7 +89,7 @@ def submit_report(code: str, request: Request, who: Caller,
 
 
 @router.post("/reports/{code}/approve", response_model=ApprovalOut, tags=["reports"])
-def approve_report(code: str, request: Request, who: Caller,
+def approve_report(code: Key, request: Request, who: Caller,
                    if_match: IfMatch = None) -> ApprovalOut:
     """Apply the report to the official record, all of it or none of it."""
     who.require(Permission.DECIDE, f"approve report {code}")
@@ -101,7 +102,7 @@ def approve_report(code: str, request: Request, who: Caller,
 
 
 @router.post("/reports/{code}/reject", response_model=ReportOut, tags=["reports"])
-def reject_report(code: str, body: ReasonIn, request: Request, who: Caller,
+def reject_report(code: Key, body: ReasonIn, request: Request, who: Caller,
                   if_match: IfMatch = None) -> ReportOut:
     who.require(Permission.DECIDE, f"reject report {code}")
     reports.reject(request.app.state.repo, code, who.username, body.reason,
@@ -125,7 +126,7 @@ def _patch(request: Request, who: Principal, entity: str, code: str, if_match: s
 
 
 @router.patch("/organisations/{code}", response_model=VersionOut, tags=["organisations"])
-def edit_organisation(code: str, body: OrganisationPatch, request: Request, response: Response,
+def edit_organisation(code: Key, body: OrganisationPatch, request: Request, response: Response,
                       who: Caller, if_match: IfMatch = None) -> VersionOut:
     out = _patch(request, who, "organisation", code, if_match, body,
                  reference.update_organisation)
@@ -134,7 +135,7 @@ def edit_organisation(code: str, body: OrganisationPatch, request: Request, resp
 
 
 @router.patch("/teams/{code}", response_model=VersionOut, tags=["teams"])
-def edit_team(code: str, body: TeamPatch, request: Request, response: Response, who: Caller,
+def edit_team(code: Key, body: TeamPatch, request: Request, response: Response, who: Caller,
               if_match: IfMatch = None) -> VersionOut:
     out = _patch(request, who, "team", code, if_match, body, reference.update_team)
     response.headers["ETag"] = f'"{out.version}"'
@@ -142,7 +143,7 @@ def edit_team(code: str, body: TeamPatch, request: Request, response: Response, 
 
 
 @router.patch("/settlements/{code}", response_model=VersionOut, tags=["settlements"])
-def edit_settlement(code: str, body: SettlementPatch, request: Request, response: Response,
+def edit_settlement(code: Key, body: SettlementPatch, request: Request, response: Response,
                     who: Caller, if_match: IfMatch = None) -> VersionOut:
     """Edit a settlement; moving it re-derives whether it is closed."""
     out = _patch(request, who, "settlement", code, if_match, body,

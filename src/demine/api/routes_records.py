@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
-from demine.api.models import HistoryOut, RecordPage
+from demine.api.models import HistoryOut, Key, RecordPage, storable
 from demine.api.security import Caller
 from demine.service import queries, records
 from demine.service.records import MAX_LIMIT, RecordSet
@@ -77,14 +77,14 @@ def _lister(rs: RecordSet):
                                               f"{rel} this date or time")], default=None))
     for name in rs.filters:
         params.append(inspect.Parameter(name, kw, annotation=Annotated[
-            str | None, Query(max_length=64)], default=None))
+            str | None, Query(max_length=64), AfterValidator(storable)], default=None))
     list_records.__signature__ = inspect.Signature(params, return_annotation=RecordPage)
     list_records.__name__ = f"list_{rs.name}"
     return list_records
 
 
 def _getter(rs: RecordSet):
-    def get_record(key: str, request: Request, response: Response,
+    def get_record(key: Key, request: Request, response: Response,
                    who: Caller) -> dict[str, Any]:
         record = records.get_record(request.app.state.repo, rs, key, who)
         if "version" in record:
@@ -96,7 +96,7 @@ def _getter(rs: RecordSet):
 
 
 def _historian(rs: RecordSet):
-    def get_history(key: str, request: Request, who: Caller) -> HistoryOut:
+    def get_history(key: Key, request: Request, who: Caller) -> HistoryOut:
         return HistoryOut(items=records.history(request.app.state.repo, rs, key, who))
 
     get_history.__name__ = f"history_of_{rs.name}"

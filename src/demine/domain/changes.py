@@ -256,9 +256,13 @@ def _activity(e: _Entry) -> ActivityChange:
                           attributes=attributes, outcomes=outcomes, qc=qc)
 
 
+#: the most sample units a lot can count (the stores keep the counts as 32-bit integers)
+MAX_UNITS = 2**31 - 1
+
+
 def _qc(e: _Entry) -> QcInspection:
-    lot = e.number("lot_units", minimum=1, integer=True)
-    sample = e.number("sample_units", minimum=1, integer=True)
+    lot = e.number("lot_units", minimum=1, integer=True, maximum=MAX_UNITS)
+    sample = e.number("sample_units", minimum=1, integer=True, maximum=MAX_UNITS)
     for key, value in (("lot_units", lot), ("sample_units", sample)):
         if value is None:
             raise ValidationError(e.label, key, "is required")

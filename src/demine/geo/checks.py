@@ -23,6 +23,8 @@ from demine.domain.errors import ValidationError
 MAX_VERTEX_SPACING_M = 5_000.0
 _GEOD = Geod(ellps="WGS84")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+#: the longest code the stores hold (their code columns are VARCHAR(64))
+MAX_CODE_LENGTH = 64
 
 
 def parse_geometry(value: Any, *, record: str, field: str) -> BaseGeometry:
@@ -47,6 +49,9 @@ def check_code(code: Any, *, record: str, field: str = "code") -> str:
         raise ValidationError(record, field, "a code is required")
     if code != code.strip() or "  " in code:
         raise ValidationError(record, field, f"code {code!r} has stray spaces")
+    if len(code) > MAX_CODE_LENGTH:
+        raise ValidationError(record, field, f"code {code[:16]!r}... is {len(code)} "
+                                             f"characters; at most {MAX_CODE_LENGTH}")
     if not _CODE.match(code):
         raise ValidationError(
             record, field, f"code {code!r} may hold only letters, digits and . _ / -"

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import JSON, ColumnElement, Select, and_, func, or_, select
 
-from demine.domain.access import ALL_ORGANISATIONS, Permission, Principal
+from demine.domain.access import ALL_ORGANISATIONS, Forbidden, Permission, Principal
 from demine.domain.errors import NotFound, ValidationError
 from demine.io.layers import LAYERS, SENSITIVE_COLUMNS, blocking_codes
 from demine.store import schema as s
@@ -180,14 +180,19 @@ def _with_bbox(repo: Repository, rs: RecordSet, query: Select,
     return query.where(repo.spatial.bbox_clause(rs.table, "geom", bbox))
 
 
-def _sorted(rs: RecordSet, query: Select, sort: str | None) -> Select:
+def _sorted(rs: RecordSet, query: Select, sort: str | None, who: Principal) -> Select:
     if not sort:
         return query
     descending = sort.startswith("-")
     name = sort.lstrip("+-")
     if name == "geometry":
         raise ValidationError(f"{rs.name} query", "sort", "cannot sort by geometry")
+    if name in _hidden(rs, who):  # the order of hidden values would tell about them
+        raise Forbidden(f"{rs.name} query: sort: {name} is personal data; sorting by it "
+                        f"needs the {Permission.READ_PERSONAL.value!r} permission")
     col = _column(query, name, f"{rs.name} query", "sort")
+    if isinstance(col.type, JSON):  # a list has no order (PostgreSQL refuses to sort it)
+        raise ValidationError(f"{rs.name} query", "sort", f"cannot sort by {name}: a list")
     key = _column(query, rs.key, f"{rs.name} query", "sort")
     return query.order_by(None).order_by(col.desc() if descending else col.asc(), key)
 
@@ -200,7 +205,7 @@ def list_records(repo: Repository, rs: RecordSet, q: Query, who: Principal) -> P
     if q.offset < 0:
         raise ValidationError(f"{rs.name} query", "offset", "must be 0 or more")
     query = _with_bbox(repo, rs, _narrowed(rs, q, who), q.bbox)
-    query = _sorted(rs, query, q.sort)
+    query = _sorted(rs, query, q.sort, who)
     with repo.reader() as uow:
         rows = uow.conn.execute(query.limit(q.limit + 1).offset(q.offset)).mappings().all()
         total = None
