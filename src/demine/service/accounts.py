@@ -153,13 +153,12 @@ def principal_for_token(repo: Repository, *, secret: str, token: str,
     """The user a live token belongs to, or ``None`` (unknown, expired, revoked, disabled)."""
     u, t, o = s.users, s.api_tokens, s.organisations
     now = now or utcnow()
-    with repo.engine.connect() as conn:
-        row = conn.execute(
+    with repo.reader() as uow:
+        row = uow.conn.execute(
             select(u.c.username, u.c.role, o.c.code, t.c.expires_at)
             .join(u, u.c.id == t.c.user_id).outerjoin(o, o.c.id == u.c.organisation_id)
             .where(t.c.token_hash == _token_hash(secret, token), t.c.revoked_at.is_(None),
                    u.c.disabled.is_(False))).first()
-        conn.rollback()
     if row is None:
         return None
     username, role, org, expires = row

@@ -135,7 +135,9 @@ class Repository:
 
     @contextmanager
     def reader(self) -> Iterator[UnitOfWork]:
+        """A read-only transaction: one consistent view, and no write lock on SQLite."""
         with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
             yield UnitOfWork(conn, self, "reader", "read")
             conn.rollback()
 
@@ -143,6 +145,9 @@ class Repository:
         with self.reader() as uow:
             return uow.settings()
 
+
+#: Execution option marking a connection that only reads (see ``Repository.reader``).
+READ_ONLY = "demine_read_only"
 
 #: Address space SQLite may map for reads, and its page cache, per connection.
 SQLITE_MMAP_BYTES = 1 << 30
@@ -165,7 +170,10 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers begin deferred: an IMMEDIATE reader would hold the write lock and make
+        # every concurrent reader (each server request) wait its turn behind it.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class UnitOfWork:
