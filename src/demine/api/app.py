@@ -16,13 +16,8 @@ from demine.store import Repository
 
 #: Refusals every route may answer with, declared so that clients (and schemathesis)
 #: know their shape.
-COMMON_RESPONSES = {
-    code: {"model": ErrorBody, "description": text} for code, text in (
-        (400, "bad request"), (401, "not logged in"), (403, "not allowed for this role"),
-        (404, "no such record"), (409, "stale version or wrong workflow step"),
-        (413, "body too large"), (422, "invalid field"), (428, "version missing"),
-        (429, "too many failed logins"))
-}
+COMMON_RESPONSES = {code: {"model": ErrorBody, "description": text}
+                    for code, text in errors.REFUSALS}
 
 
 def create_app(config: ServerConfig, repo: Repository | None = None) -> FastAPI:

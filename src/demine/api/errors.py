@@ -37,6 +37,21 @@ class ErrorBody(BaseModel):
     problem: str | None = None
 
 
+#: The refusals any route may answer with.
+REFUSALS = (
+    (400, "bad request"), (401, "not logged in"), (403, "not allowed for this role"),
+    (404, "no such record"), (409, "stale version or wrong workflow step"),
+    (413, "body too large"), (422, "invalid field"), (428, "version missing"),
+    (429, "too many failed logins"))
+
+
+def refusals_as_json() -> dict[int, dict]:
+    """The refusals declared as plain JSON, for routers whose answers are another media
+    type (GeoJSON, OpenAPI, vector tiles): a ``model`` would file them under that type."""
+    return {code: {"description": text, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorBody"}}}} for code, text in REFUSALS}
+
+
 def _status(exc: DemineError) -> int:
     if isinstance(exc, LoginFailed):
         return 401
@@ -138,7 +153,7 @@ class BodyLimit:
 
 
 class _TooLarge(Exception):
-    pass
+    """Raised from inside ``receive`` to stop reading a body that is over the limit."""
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -27,13 +27,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import QueryParams
 
+from demine.api.errors import refusals_as_json
 from demine.api.security import Caller
 from demine.domain.access import Principal
 from demine.domain.errors import NotFound, ValidationError
 from demine.service import records
 from demine.service.records import MAX_LIMIT, RecordSet
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
+router = APIRouter(prefix="/ogc", tags=["ogc"], responses=refusals_as_json())
 
 #: collection id -> the record set it serves; ids are the REST resource names
 COLLECTIONS: dict[str, RecordSet] = {
@@ -71,6 +72,10 @@ FORMATS = frozenset({"json", "geojson"})
 
 class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
+
+
+class OpenAPI30Response(JSONResponse):
+    media_type = OAS30
 
 
 # --- parameters ---------------------------------------------------------------------
@@ -352,12 +357,13 @@ def conformance(who: Caller, f: Text = None) -> JSONResponse:
     return JSONResponse({"conformsTo": list(CONFORMANCE)})
 
 
-@router.get("/api", name="ogc_api", summary="The OGC API definition, OpenAPI 3.0")
-def api_definition(request: Request, f: Text = None) -> JSONResponse:
+@router.get("/api", name="ogc_api", summary="The OGC API definition, OpenAPI 3.0",
+            response_class=OpenAPI30Response)
+def api_definition(request: Request, f: Text = None) -> OpenAPI30Response:
     """Public like ``/openapi.json``: an interface description, no data. In OpenAPI 3.0
     because the server-wide document is 3.1 and OGC clients expect 3.0."""
     check_format(f)
-    return JSONResponse(openapi_30(str(request.url_for("ogc_landing"))), media_type=OAS30)
+    return OpenAPI30Response(openapi_30(str(request.url_for("ogc_landing"))))
 
 
 @router.get("/collections", name="ogc_collections", summary="The feature collections")

@@ -111,8 +111,9 @@ def reject_report(code: Key, body: ReasonIn, request: Request, who: Caller,
     return ReportOut(code=code, status=row["status"], version=row["version"])
 
 
-def _patch(request: Request, who: Principal, entity: str, code: str, if_match: str | None,
-           body, edit) -> VersionOut:
+def _patch(request: Request, response: Response, who: Principal, entity: str, code: str,
+           if_match: str | None, body, edit) -> VersionOut:
+    """One versioned edit; the answer carries the new version as its ETag."""
     what = f"{entity} {code}"
     who.require(Permission.EDIT_REFERENCE, f"edit {what}")
     expected = _expected(if_match, body.version, what)
@@ -122,31 +123,27 @@ def _patch(request: Request, who: Principal, entity: str, code: str, if_match: s
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     with request.app.state.repo.unit(who.username, f"{what} edited") as uow:
         version = edit(uow, code, expected, changes)
+    response.headers["ETag"] = f'"{version}"'
     return VersionOut(code=code, version=version)
 
 
 @router.patch("/organisations/{code}", response_model=VersionOut, tags=["organisations"])
 def edit_organisation(code: Key, body: OrganisationPatch, request: Request, response: Response,
                       who: Caller, if_match: IfMatch = None) -> VersionOut:
-    out = _patch(request, who, "organisation", code, if_match, body,
-                 reference.update_organisation)
-    response.headers["ETag"] = f'"{out.version}"'
-    return out
+    return _patch(request, response, who, "organisation", code, if_match, body,
+                  reference.update_organisation)
 
 
 @router.patch("/teams/{code}", response_model=VersionOut, tags=["teams"])
 def edit_team(code: Key, body: TeamPatch, request: Request, response: Response, who: Caller,
               if_match: IfMatch = None) -> VersionOut:
-    out = _patch(request, who, "team", code, if_match, body, reference.update_team)
-    response.headers["ETag"] = f'"{out.version}"'
-    return out
+    return _patch(request, response, who, "team", code, if_match, body,
+                  reference.update_team)
 
 
 @router.patch("/settlements/{code}", response_model=VersionOut, tags=["settlements"])
 def edit_settlement(code: Key, body: SettlementPatch, request: Request, response: Response,
                     who: Caller, if_match: IfMatch = None) -> VersionOut:
     """Edit a settlement; moving it re-derives whether it is closed."""
-    out = _patch(request, who, "settlement", code, if_match, body,
-                 reference.update_settlement)
-    response.headers["ETag"] = f'"{out.version}"'
-    return out
+    return _patch(request, response, who, "settlement", code, if_match, body,
+                  reference.update_settlement)

@@ -14,10 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 
+from demine.api.errors import refusals_as_json
 from demine.api.security import Caller
 from demine.service import tiles
 
-router = APIRouter(tags=["tiles"])
+router = APIRouter(tags=["tiles"], responses=refusals_as_json())
 
 _LAYERS = ", ".join(tiles.TILE_LAYERS)
 
@@ -31,7 +32,8 @@ _LAYERS = ", ".join(tiles.TILE_LAYERS)
               "content": {tiles.MVT_MEDIA_TYPE: {"schema": {"type": "string",
                                                             "format": "binary"}}}},
         204: {"description": "nothing of this layer in the tile"},
-        400: {"description": f"the tile is over {tiles.MAX_TILE_BYTES:,} bytes even "
+        400: {**refusals_as_json()[400],
+              "description": f"the tile is over {tiles.MAX_TILE_BYTES:,} bytes even "
                              "simplified; zoom in"},
     },
 )
