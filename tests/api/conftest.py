@@ -121,39 +121,14 @@ class LiveServer:
 def live_server(served_db: ServedDb, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[LiveServer]:
     """``demine serve`` in its own process, logged in as the viewer."""
-    port = _free_port()
-    secret_file = tmp_path_factory.mktemp("secret") / "secret"
-    secret_file.write_text(SECRET)
-    log = tmp_path_factory.mktemp("serverlog") / "server.log"
-    env = {**os.environ, "DEMINE_SECRET_FILE": str(secret_file)}
-    env.pop("DEMINE_SECRET", None)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "demine.cli", "serve", "--db", served_db.url,
-             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess(served_db, tmp_path_factory.mktemp("serverlog") / "server.log")
+    server.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"demine serve exited: {Path(log).read_text()}")
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"demine serve did not start: {Path(log).read_text()}")
-            time.sleep(0.2)
-        with httpx.Client(base_url=base) as http:
+        with httpx.Client(base_url=server.base_url) as http:
             token = login(http, "viewer")["Authorization"].split(" ", 1)[1]
-        yield LiveServer(base, token, served_db)
+        yield LiveServer(server.base_url, token, served_db)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
 
 
 # -- for the fault and access tests: test modules cannot import a conftest, so what they
