@@ -6,7 +6,7 @@ import os
 
 from fastapi import FastAPI
 
-from demine import __version__
+from demine import __version__, web
 from demine.api import errors, routes_auth, routes_changes, routes_records, tiles
 from demine.api.config import ServerConfig, load_secret
 from demine.api.errors import ErrorBody
@@ -37,6 +37,7 @@ def create_app(config: ServerConfig, repo: Repository | None = None) -> FastAPI:
     app.include_router(routes_changes.router)
     app.include_router(tiles.router)
     app.include_router(ogc_router)
+    web.install(app)
     app.add_middleware(errors.BodyLimit, limit=config.max_body_bytes)
     return app
 

@@ -1,0 +1,541 @@
+// The operations map: log in, then hazards, land released, settlements and finds on a
+// MapLibre map drawn from this server's vector tiles, with search and record details.
+// MapLibre GL JS is the vendored script loaded before this module (window.maplibregl).
+
+import {
+  ApiError, BASE, authHeaders, forget, login, logout, request, token, username,
+} from "./api.js";
+import {
+  CLICKABLE, FINDING_CATEGORY, HAZARD_STATUS, LAYER_GROUPS, OUTCOME_METHOD,
+  POPULATION_RADIUS, SETTLEMENT_STATUS, buildStyle,
+} from "./mapstyle.js";
+
+const maplibregl = window.maplibregl;
+const $ = (id) => document.getElementById(id);
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+let map = null;
+let settlements = null; // every settlement, loaded once for search
+let panelRequest = 0; // the newest record asked for; older answers are dropped
+let focusBeforePanel = null; // where the keyboard was before the panel opened
+
+// -- messages and views ---------------------------------------------------------------
+
+function showMessage(text, kind = "error") {
+  const box = $("message");
+  box.textContent = text || "";
+  box.dataset.kind = kind;
+  box.hidden = !text;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("data-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+function setView(view) {
+  document.body.dataset.view = view;
+  $("login").hidden = view !== "login";
+  $("workspace").hidden = view !== "map";
+  $("search-box").hidden = view !== "map";
+  $("session").hidden = view !== "map";
+}
+
+function showLogin(message) {
+  teardown();
+  setView("login");
+  if (message) showMessage(message);
+  $("username").focus();
+}
+
+function teardown() {
+  if (map) {
+    map.remove();
+    map = null;
+    window.demineMap = undefined;
+  }
+  delete document.body.dataset.mapReady;
+  settlements = null;
+  closePanel();
+  $("headline").textContent = "";
+}
+
+/** Errors of any request after login: an ended session goes back to the login form. */
+function failed(err, doing) {
+  if (err instanceof ApiError && err.status === 401) {
+    forget();
+    showLogin(`Your session has ended (${err.message}). Please log in again.`);
+    return;
+  }
+  showMessage(doing ? `${doing}: ${err.message}` : err.message);
+}
+
+// -- login ----------------------------------------------------------------------------
+
+async function onLogin(event) {
+  event.preventDefault();
+  const button = event.submitter || $("login-form").querySelector("button");
+  button.disabled = true;
+  showMessage("");
+  try {
+    await login($("username").value.trim(), $("password").value);
+    $("password").value = "";
+    enterMap();
+  } catch (err) {
+    showMessage(`Login failed: ${err.message}`);
+    $("password").select();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function onLogout() {
+  try {
+    await logout();
+  } catch {
+    // the token is forgotten either way
+  }
+  showLogin();
+  showMessage("You are logged out.", "info");
+}
+
+// -- the map --------------------------------------------------------------------------
+
+function enterMap() {
+  setView("map");
+  $("who").textContent = username() ? `Logged in as ${username()}` : "";
+  loadHeadline();
+  loadSettlements().catch((err) => failed(err, "Settlements could not be loaded for search"));
+  createMap();
+}
+
+async function loadHeadline() {
+  try {
+    const data = await request("api/v1/indicators");
+    const s = data.settlements;
+    const people = s.population_total
+      ? `${s.population_closed.toLocaleString()} of ${s.population_total.toLocaleString()}`
+        + " people cut off"
+      : "";
+    $("headline").replaceChildren(
+      el("span", { class: "main", text: `${s.closed} of ${s.total} settlements closed` }),
+      people ? el("span", { class: "people", text: people }) : null);
+  } catch (err) {
+    failed(err, "The headline could not be loaded");
+  }
+}
+
+/** The OGC extent of the hazard areas as [[w, s], [e, n]], or null when there is none. */
+async function hazardExtent() {
+  try {
+    const collection = await request("ogc/collections/hazards");
+    const box = collection?.extent?.spatial?.bbox?.[0];
+    if (!box || (box.length !== 4 && box.length !== 6)) return null;
+    const half = box.length / 2;
+    return [[box[0], box[1]], [box[half], box[half + 1]]];
+  } catch (err) {
+    failed(err, "The extent of the hazard areas could not be read");
+    return null;
+  }
+}
+
+function transformRequest(url) {
+  if (url.startsWith(BASE)) return { url, headers: authHeaders() };
+  return { url };
+}
+
+async function createMap() {
+  const bounds = await hazardExtent();
+  if (!token() || document.body.dataset.view !== "map") return; // logged out meanwhile
+  const options = {
+    container: "map",
+    style: buildStyle(BASE),
+    transformRequest,
+    attributionControl: false,
+    maxZoom: 20,
+    dragRotate: false,
+    pitchWithRotate: false,
+  };
+  if (bounds) Object.assign(options, { bounds, fitBoundsOptions: { padding: 40 } });
+  else Object.assign(options, { center: [0, 0], zoom: 1 });
+  map = new maplibregl.Map(options);
+  window.demineMap = map;
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric", maxWidth: 120 }), "bottom-left");
+
+  const thisMap = map;
+  map.on("load", () => {
+    applyLayerSwitches();
+    thisMap.once("idle", () => {
+      if (map === thisMap) document.body.dataset.mapReady = "1";
+    });
+  });
+  map.on("error", onMapError);
+  map.on("mousemove", (e) => {
+    $("coords").textContent = `Lat ${e.lngLat.lat.toFixed(5)}, Lon ${e.lngLat.lng.toFixed(5)}`;
+  });
+  map.on("mouseout", () => { $("coords").textContent = ""; });
+  map.on("click", onMapClick);
+  for (const layer of CLICKABLE) {
+    map.on("mouseenter", layer, () => { thisMap.getCanvas().style.cursor = "pointer"; });
+    map.on("mouseleave", layer, () => { thisMap.getCanvas().style.cursor = ""; });
+  }
+}
+
+let lastTileError = "";
+
+function onMapError(event) {
+  const error = event.error || {};
+  if (error.status === 401) {
+    failed(new ApiError("the server no longer accepts the token", 401));
+    return;
+  }
+  const text = error.status === 400
+    ? "Part of the map is too detailed to draw at this zoom; zoom in."
+    : `Part of the map could not be drawn: ${error.message || "unknown error"}`;
+  if (text !== lastTileError) {
+    lastTileError = text;
+    showMessage(text);
+  }
+}
+
+function onMapClick(event) {
+  const { x, y } = event.point;
+  const near = [[x - 4, y - 4], [x + 4, y + 4]];
+  const found = map.queryRenderedFeatures(near, { layers: CLICKABLE });
+  if (!found.length) return;
+  found.sort((a, b) => CLICKABLE.indexOf(a.layer.id) - CLICKABLE.indexOf(b.layer.id));
+  const feature = found[0];
+  const props = feature.properties || {};
+  switch (feature.layer.id) {
+    case "settlements-circle":
+      openRecord("settlements", props.code);
+      break;
+    case "findings-circle":
+      openRecord("findings", String(feature.id));
+      break;
+    case "outcomes-fill":
+      openRecord("hazards", props.hazard_code);
+      break;
+    default:
+      openRecord("hazards", props.code);
+  }
+}
+
+// -- layer switcher and legend --------------------------------------------------------
+
+function buildSidebar() {
+  const layers = $("layers");
+  for (const group of LAYER_GROUPS) {
+    const box = el("input", { type: "checkbox", id: `layer-${group.id}`, checked: true });
+    box.dataset.layers = group.layers.join(" ");
+    box.addEventListener("change", applyLayerSwitches);
+    layers.append(el("div", { class: "switch" }, box,
+      el("label", { htmlFor: box.id, text: group.label })));
+  }
+
+  const legend = $("legend");
+  const section = (title, rows) => {
+    const list = el("ul", { class: "legend-list" });
+    for (const [swatch, words] of rows) {
+      list.append(el("li", {}, swatch, el("span", { text: words })));
+    }
+    legend.append(el("h3", { text: title }), list);
+  };
+  const swatch = (kind, colour) => {
+    const node = el("span", { class: `swatch ${kind}` });
+    node.setAttribute("aria-hidden", "true");
+    if (colour) node.style.setProperty("--colour", colour);
+    return node;
+  };
+  section("Hazard areas", [
+    ...HAZARD_STATUS.map(([, colour, words]) => [swatch("fill", colour), words]),
+    [swatch("outline dashed"), "Suspected (SHA): dashed outline"],
+    [swatch("outline solid"), "Confirmed (CHA): solid outline"],
+  ]);
+  section("Land released", OUTCOME_METHOD.map(([, colour, words]) => [
+    swatch("fill solid-fill", colour), words]));
+  section("Settlements", [
+    ...SETTLEMENT_STATUS.map(([, colour, words]) => [swatch("dot", colour), words]),
+    [swatch("dot sizes"), `Size: population (${POPULATION_RADIUS[0][0]} to `
+      + `${POPULATION_RADIUS.at(-1)[0].toLocaleString()}+)`],
+  ]);
+  section("Explosive ordnance found", FINDING_CATEGORY.map(([, colour, words]) => [
+    swatch("dot small", colour), words]));
+}
+
+function applyLayerSwitches() {
+  if (!map || !map.isStyleLoaded()) return;
+  for (const box of $("layers").querySelectorAll("input[type=checkbox]")) {
+    for (const layer of box.dataset.layers.split(" ")) {
+      map.setLayoutProperty(layer, "visibility", box.checked ? "visible" : "none");
+    }
+  }
+}
+
+// -- search ---------------------------------------------------------------------------
+
+async function loadSettlements() {
+  const items = [];
+  for (let offset = 0; ; ) {
+    const page = await request(`api/v1/settlements?limit=1000&offset=${offset}`);
+    items.push(...page.items);
+    offset += page.items.length;
+    if (!page.next || !page.items.length) break;
+  }
+  items.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  settlements = items;
+  const names = $("search-names");
+  names.replaceChildren(...items.map((s) => el("option", { value: s.name, text: s.code })));
+  return items;
+}
+
+function hazardCode(text) {
+  const m = /^HA-?(\d+)$/i.exec(text);
+  return m ? `HA-${m[1].padStart(6, "0")}` : null;
+}
+
+async function onSearch(event) {
+  event.preventDefault();
+  const query = $("search-input").value.trim();
+  showResults([]);
+  if (!query) return;
+  showMessage("");
+  try {
+    const code = hazardCode(query);
+    if (code) {
+      await goToHazard(code);
+      return;
+    }
+    const all = settlements || await loadSettlements();
+    const lower = query.toLowerCase();
+    const exact = all.filter((s) => s.code.toLowerCase() === lower
+      || String(s.name).toLowerCase() === lower);
+    const matches = exact.length ? exact
+      : all.filter((s) => String(s.name).toLowerCase().includes(lower)
+        || s.code.toLowerCase().includes(lower));
+    if (matches.length === 1) {
+      goToSettlement(matches[0]);
+    } else if (matches.length > 1) {
+      showResults(matches.slice(0, 20));
+    } else if (/^[a-z]+-\d+$/i.test(query)) {
+      await goToHazard(query.toUpperCase());
+    } else {
+      showMessage(`No settlement or hazard matches "${query}".`, "info");
+    }
+  } catch (err) {
+    failed(err, `Search for "${query}"`);
+  }
+}
+
+function showResults(items) {
+  const list = $("search-results");
+  list.replaceChildren(...items.map((s) => {
+    const button = el("button", { type: "button", text: `${s.name} (${s.code}), ${s.status}` });
+    button.addEventListener("click", () => {
+      showResults([]);
+      goToSettlement(s);
+    });
+    return el("li", {}, button);
+  }));
+  list.hidden = !items.length;
+  if (items.length) list.querySelector("button").focus();
+}
+
+/** Room around a place moved to, keeping it clear of the record panel. */
+function padding(around) {
+  const panel = $("panel");
+  const covered = panel.hidden ? 0 : panel.offsetWidth;
+  const mapWidth = map.getContainer().offsetWidth;
+  const right = covered < mapWidth - 2 * around ? covered + around : around;
+  return { top: around, bottom: around, left: around, right };
+}
+
+function goToSettlement(settlement) {
+  openRecord("settlements", settlement.code);
+  const point = settlement.geometry?.coordinates;
+  if (!point || !map) return;
+  const camera = { center: point, zoom: Math.max(map.getZoom(), 14), padding: padding(0) };
+  if (reducedMotion) map.jumpTo(camera);
+  else map.flyTo(camera);
+}
+
+async function goToHazard(code) {
+  const hazard = await request(`api/v1/hazards/${encodeURIComponent(code)}`);
+  openRecord("hazards", hazard.code, hazard);
+  const box = bounds(hazard.geometry);
+  if (box && map) {
+    map.fitBounds(box, { padding: padding(60), maxZoom: 17, animate: !reducedMotion });
+  }
+}
+
+function bounds(geometry) {
+  if (!geometry) return null;
+  let w = Infinity; let s = Infinity; let e = -Infinity; let n = -Infinity;
+  const walk = (c) => {
+    if (typeof c[0] === "number") {
+      w = Math.min(w, c[0]); e = Math.max(e, c[0]);
+      s = Math.min(s, c[1]); n = Math.max(n, c[1]);
+    } else {
+      for (const part of c) walk(part);
+    }
+  };
+  walk(geometry.coordinates || []);
+  return Number.isFinite(w) ? [[w, s], [e, n]] : null;
+}
+
+// -- the record panel -----------------------------------------------------------------
+
+const KIND_TITLE = { hazards: "Hazard area", settlements: "Settlement", findings: "Finding" };
+
+async function openRecord(kind, key, known) {
+  if (key === undefined || key === null || key === "") return;
+  const ticket = ++panelRequest;
+  const panel = $("panel");
+  if (panel.hidden) focusBeforePanel = document.activeElement;
+  panel.hidden = false;
+  $("panel-title").textContent = `${KIND_TITLE[kind]} ${key}`;
+  $("panel-body").replaceChildren(el("p", { text: "Loading…" }));
+  $("panel-title").focus();
+  const path = `api/v1/${kind}/${encodeURIComponent(key)}`;
+  try {
+    const [record, history] = await Promise.all([
+      known ? Promise.resolve(known) : request(path),
+      request(`${path}/history`).catch((err) => err),
+    ]);
+    if (ticket !== panelRequest) return;
+    showSelection(record.geometry);
+    renderRecord(kind, key, record, history);
+  } catch (err) {
+    if (ticket !== panelRequest) return;
+    if (err instanceof ApiError && err.status === 401) {
+      failed(err);
+      return;
+    }
+    $("panel-body").replaceChildren(el("p", { class: "error", text: err.message }));
+  }
+}
+
+function closePanel() {
+  panelRequest += 1;
+  const wasOpen = !$("panel").hidden;
+  $("panel").hidden = true;
+  showSelection(null);
+  if (wasOpen && focusBeforePanel && document.contains(focusBeforePanel)) {
+    focusBeforePanel.focus();
+  }
+  focusBeforePanel = null;
+}
+
+function showSelection(geometry) {
+  const source = map && map.getSource("selection");
+  if (!source) return;
+  source.setData({
+    type: "FeatureCollection",
+    features: geometry ? [{ type: "Feature", geometry, properties: {} }] : [],
+  });
+}
+
+function words(name) {
+  return name.replaceAll("_", " ").replace(/\bm2\b/, "(m²)");
+}
+
+function shown(name, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (Array.isArray(value)) return value.length ? value.join(", ") : "none";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "number") {
+    return name.endsWith("_m2")
+      ? value.toLocaleString(undefined, { maximumFractionDigits: 0 })
+      : value.toLocaleString();
+  }
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function renderRecord(kind, key, record, history) {
+  const name = record.name ? `: ${record.name}` : "";
+  $("panel-title").textContent = `${KIND_TITLE[kind]} ${record.code || key}${name}`;
+  const body = [];
+  if (record.synthetic) {
+    body.push(el("p", { class: "note", text: "Synthetic exercise data, not a real record." }));
+  }
+  const fields = el("dl", { class: "fields" });
+  for (const [field, value] of Object.entries(record)) {
+    if (field === "geometry" || field === "synthetic") continue;
+    fields.append(el("dt", { text: words(field) }), el("dd", { text: shown(field, value) }));
+  }
+  body.push(fields, el("h3", { text: "History" }));
+  if (history instanceof Error) {
+    body.push(el("p", { class: "error", text: `History not available: ${history.message}` }));
+  } else {
+    body.push(renderHistory(history.items || []));
+  }
+  $("panel-body").replaceChildren(...body);
+}
+
+function renderHistory(items) {
+  if (!items.length) return el("p", { text: "No recorded changes." });
+  const list = el("ol", { class: "history" });
+  for (const item of items.slice().reverse()) {
+    const when = String(item.at || "").replace("T", " ").slice(0, 16);
+    const entry = el("li", {},
+      el("p", { class: "when", text: `${when}: ${item.action} by ${item.author}` }));
+    if (item.reason) entry.append(el("p", { class: "why", text: item.reason }));
+    const changes = Object.entries(item.changed || {});
+    if (changes.length && item.action !== "create") {
+      const changed = el("ul", { class: "changes" });
+      for (const [field, diff] of changes) {
+        const before = shown(field, diff?.before);
+        const after = shown(field, diff?.after);
+        const text = before.length + after.length < 80
+          ? `${words(field)}: ${before} → ${after}`
+          : `${words(field)} changed`;
+        changed.append(el("li", { text }));
+      }
+      entry.append(changed);
+    }
+    list.append(entry);
+  }
+  return list;
+}
+
+// -- start ----------------------------------------------------------------------------
+
+async function start() {
+  buildSidebar();
+  $("login-form").addEventListener("submit", onLogin);
+  $("logout").addEventListener("click", onLogout);
+  $("search").addEventListener("submit", onSearch);
+  $("panel-close").addEventListener("click", closePanel);
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    if (!$("search-results").hidden) showResults([]);
+    else if (!$("panel").hidden) closePanel();
+  });
+  if (!maplibregl) {
+    showMessage("The map library did not load; the page cannot show the map.");
+    return;
+  }
+  if (token()) {
+    try {
+      await request("api/v1/auth/me");
+      enterMap();
+      return;
+    } catch (err) {
+      forget();
+      if (!(err instanceof ApiError && err.status === 401)) showMessage(err.message);
+    }
+  }
+  showLogin();
+}
+
+start();

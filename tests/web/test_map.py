@@ -1,0 +1,85 @@
+"""The operations map in a real Chromium: it logs in, draws every layer from the
+server's vector tiles, says what it shows, and never asks anything of the internet."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+
+from server_fixtures import PASSWORD
+
+MAP_LAYERS = ("hazards-fill", "hazards-line", "outcomes-fill", "settlements-circle",
+              "findings-circle")
+
+
+def _log_in(visit, server, username: str = "viewer", password: str = PASSWORD) -> None:
+    page = visit.page
+    page.goto(f"{server.base_url}/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def _rendered(page, layer: str) -> list[dict]:
+    return page.evaluate(
+        "(layer) => window.demineMap.queryRenderedFeatures({layers: [layer]})"
+        ".map(f => f.properties)", layer)
+
+
+def _api(server, path: str) -> dict:
+    return httpx.get(f"{server.base_url}{path}", headers=server.auth_header, timeout=30).json()
+
+
+def test_the_map_draws_every_layer_from_the_server_alone(live_server, visit) -> None:
+    _log_in(visit, live_server)
+    page = visit.page
+    page.wait_for_selector("body[data-map-ready='1']", timeout=90_000)
+    settlements = {s["code"]: s for s in _api(live_server, "/api/v1/settlements?limit=1000")
+                   ["items"]}
+    drawn = {f["code"]: f for f in _rendered(page, "settlements-circle")}
+    assert drawn and set(drawn) <= set(settlements)
+    assert len(drawn) >= 0.9 * len(settlements)  # the whole district is in view
+    assert all(f["status"] == settlements[c]["status"] for c, f in drawn.items())
+    hazards = {h["code"] for h in _api(live_server, "/api/v1/hazards?limit=1000")["items"]}
+    drawn_hazards = {f["code"] for f in _rendered(page, "hazards-fill")}
+    assert drawn_hazards and drawn_hazards <= hazards
+    for layer in MAP_LAYERS:
+        assert _rendered(page, layer), f"nothing of {layer} is drawn"
+    ind = _api(live_server, "/api/v1/indicators")["settlements"]
+    assert page.text_content("#headline").strip().startswith(
+        f"{ind['closed']} of {ind['total']} settlements closed")
+    visit.screenshot(f"map-district-{live_server.db.backend}")
+    outside = [u for u in visit.requests
+               if urlsplit(u).scheme not in ("data", "blob")
+               and urlsplit(u).hostname != "127.0.0.1"]
+    assert outside == [], f"the page asked outside 127.0.0.1: {outside[:5]}"
+    assert visit.failed == [] and visit.console_errors == []
+
+
+def test_a_click_on_a_settlement_shows_its_record_and_history(live_server, visit) -> None:
+    _log_in(visit, live_server)
+    page = visit.page
+    page.wait_for_selector("body[data-map-ready='1']", timeout=90_000)
+    point = page.evaluate("""() => {
+        const f = window.demineMap.queryRenderedFeatures({layers: ['settlements-circle']})
+            .find(x => x.properties.status === 'closed');
+        const p = window.demineMap.project(f.geometry.coordinates);
+        const box = window.demineMap.getCanvas().getBoundingClientRect();
+        return {x: box.left + p.x, y: box.top + p.y, code: f.properties.code};
+    }""")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector("#panel:not([hidden])", timeout=30_000)
+    page.wait_for_selector("#panel .history > li", timeout=30_000)
+    panel = page.text_content("#panel")
+    assert point["code"] in panel and "closed" in panel
+    assert "create" in page.text_content("#panel .history")
+    visit.screenshot(f"settlement-panel-{live_server.db.backend}")
+
+
+def test_a_wrong_password_is_said_in_words(live_server, visit) -> None:
+    _log_in(visit, live_server, password="not the password")
+    page = visit.page
+    page.wait_for_selector("#message:not([hidden])", timeout=30_000)
+    assert "wrong user name or password" in page.text_content("#message")
+    assert page.is_hidden("#workspace")
