@@ -32,6 +32,8 @@ An empty tile is ``b""``.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -236,6 +238,49 @@ class Generalisation:
                    UNITS_PER_PIXEL * 2 ** (level - 1) if level else None)
 
 
+class TileCache:
+    """Tiles already drawn, until the record changes.
+
+    Every change to the record leaves an audit row, so the newest audit id is the
+    record's version: a tile drawn at that version is still right while it is the
+    newest, and each request checks it (one indexed ``max``) inside the same read
+    transaction as the drawing. Tiles hold no personal data, so users share them. Low
+    zooms of a national record cost seconds to draw and are what everyone opens first.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.hits = 0
+        self.misses = 0
+        self._tiles: OrderedDict[tuple, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            data = self._tiles.get(key)
+            if data is None:
+                self.misses += 1
+                return None
+            self._tiles.move_to_end(key)
+            self.hits += 1
+            return data
+
+    def put(self, key: tuple, data: bytes) -> None:
+        with self._lock:
+            if key in self._tiles or len(data) > self.max_bytes:
+                return
+            self._tiles[key] = data
+            self._bytes += len(data)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._tiles.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+#: One per server process.
+tile_cache = TileCache()
+
+
 def render_tile(repo: Repository, who: Principal, layer: str, z: int, x: int, y: int
                 ) -> bytes:
     """The tile ``layer/z/x/y`` as MVT bytes; ``b""`` when nothing is in it."""
@@ -245,9 +290,15 @@ def render_tile(repo: Repository, who: Principal, layer: str, z: int, x: int, y:
     make = _postgis_tile if repo.dialect == "postgresql" else _sqlite_tile
     cap = MAX_TILE_BYTES
     with repo.reader() as uow:
+        version = uow.conn.execute(select(func.max(s.audit_log.c.id))).scalar() or 0
+        key = (repo.url, version, layer, z, x, y, cap)
+        cached = tile_cache.get(key)
+        if cached is not None:
+            return cached
         for level in range(RETRIES + 1):
             data = make(uow.conn, definition, tile, Generalisation.for_tile(tile, level))
             if len(data) <= cap:
+                tile_cache.put(key, data)
                 return data
     raise TileTooLarge(f"tile {layer}/{z}/{x}/{y}: {len(data):,} bytes even drawn with "
                        f"{2 ** RETRIES}-pixel detail, above the {cap:,}-byte cap; zoom in")
