@@ -53,13 +53,11 @@ def js_sizes() -> tuple[int, int]:
 def _chromium():
     from playwright.sync_api import sync_playwright
 
-    from web.conftest import chromium_executable
+    from web.conftest import CHROMIUM_ARGS, chromium_executable
 
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(
-        executable_path=chromium_executable(), headless=True,
-        args=["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-              "--ignore-gpu-blocklist"])
+        executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_ARGS))
     return playwright, browser
 
 

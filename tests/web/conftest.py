@@ -23,6 +23,11 @@ from server_fixtures import live_server, served_db  # noqa: F401
 SCREENSHOTS = Path(os.environ.get("DEMINE_SCREENSHOTS", "test-artifacts/screenshots"))
 
 
+#: WebGL without a GPU: Chromium's software renderer (root in CI needs no sandbox).
+CHROMIUM_ARGS = ("--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--ignore-gpu-blocklist")
+
+
 def chromium_executable() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
@@ -35,10 +40,7 @@ def chromium_executable() -> str:
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=chromium_executable(), headless=True,
-            # WebGL without a GPU: Chromium's software renderer
-            args=["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-                  "--ignore-gpu-blocklist"])
+            executable_path=chromium_executable(), headless=True, args=list(CHROMIUM_ARGS))
         yield chromium
         chromium.close()
 

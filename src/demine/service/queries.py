@@ -223,13 +223,17 @@ def history(repo: Repository, code: str) -> list[AuditLine]:
                    a.c.reason, a.c.before, a.c.after)
             .where(or_(a.c.entity_code == code))
             .order_by(a.c.id)).all()
-    lines = []
-    for at, entity, ecode, version, author, action, reason, before, after in rows:
-        before, after = before or {}, after or {}
-        changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
-                   if before.get(k) != after.get(k) and k not in ("version",)}
-        lines.append(AuditLine(at, entity, ecode, version, author, action, reason, changed))
-    return lines
+    return [AuditLine(at, entity, ecode, version, author, action, reason,
+                      changed_fields(before, after))
+            for at, entity, ecode, version, author, action, reason, before, after in rows]
+
+
+def changed_fields(before: dict | None, after: dict | None,
+                   ignore: tuple[str, ...] = ("version",)) -> dict[str, tuple[Any, Any]]:
+    """What one audit row changed: field -> (before, after), fields in name order."""
+    before, after = before or {}, after or {}
+    return {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
+            if before.get(k) != after.get(k) and k not in ignore}
 
 
 def findings_by_category(repo: Repository) -> dict[str, int]:

@@ -25,6 +25,7 @@ from sqlalchemy import JSON, ColumnElement, Select, and_, func, or_, select
 from demine.domain.access import ALL_ORGANISATIONS, Forbidden, Permission, Principal
 from demine.domain.errors import NotFound, ValidationError
 from demine.io.layers import LAYERS, SENSITIVE_COLUMNS, blocking_codes
+from demine.service.queries import changed_fields
 from demine.store import schema as s
 from demine.store.repository import ENTITY_OF_TABLE, Repository
 
@@ -255,10 +256,8 @@ def history(repo: Repository, rs: RecordSet, key: str, who: Principal) -> list[d
                    a.c.after).where(and_(*where)).order_by(a.c.id)).all()
     out = []
     for at, version, author, action, reason, before, after in rows:
-        before, after = before or {}, after or {}
-        changed = {k: {"before": before.get(k), "after": after.get(k)}
-                   for k in sorted(set(before) | set(after))
-                   if before.get(k) != after.get(k) and k not in ("version", "id")}
+        changed = {k: {"before": old, "after": new} for k, (old, new)
+                   in changed_fields(before, after, ignore=("version", "id")).items()}
         for k in hidden & set(changed):
             changed[k] = {"before": None, "after": None, "redacted": True}
         out.append({"at": at.isoformat(), "version": version, "author": author,
