@@ -33,10 +33,12 @@ TO_LONLAT = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
 
 #: Properties of each layer's features, as the route documents them.
 PROPERTIES = {
-    "hazards": {"code", "status", "classification", "remaining_m2", "synthetic"},
+    "hazards": {"code", "status", "classification", "remaining_m2", "in_progress",
+                "synthetic"},
     "settlements": {"code", "name", "status", "population", "synthetic"},
     "outcomes": {"method", "hazard_code", "synthetic"},
     "findings": {"eo_category", "synthetic"},
+    "accidents": {"code", "type", "device_category", "synthetic"},
 }
 RECORDS = {"hazards": "hazards", "settlements": "settlements", "outcomes": "outcomes",
            "findings": "findings"}
@@ -142,6 +144,11 @@ def drawn_hazards(hazards: dict[str, dict[str, Any]], z: int, x: int, y: int) ->
 
 # -- the features a tile holds --------------------------------------------------------------
 
+def _worked_now(client, viewer) -> set[str]:
+    return {a["hazard_code"] for a in records(client, viewer, "activities")
+            if a["status"] == "in_progress"}
+
+
 @pytest.mark.parametrize("z", [10, 12, 14])
 def test_a_tile_holds_exactly_the_hazards_meeting_it(client, viewer, hazards, district_centre,
                                                      z) -> None:
@@ -157,11 +164,14 @@ def test_a_tile_holds_exactly_the_hazards_meeting_it(client, viewer, hazards, di
     if z == 10:
         meeting = {c for c, h in hazards.items() if h["shape"].intersects(lonlat_box(*tile))}
         assert len(meeting - expected) > 0, "zoom 10 should drop some sub-pixel hazards"
+    worked = _worked_now(client, viewer)
     for f in feats:
         record = hazards[f["properties"]["code"]]
         assert set(f["properties"]) == PROPERTIES["hazards"]
-        for name in PROPERTIES["hazards"] - {"remaining_m2"}:
+        for name in PROPERTIES["hazards"] - {"remaining_m2", "in_progress"}:
             assert f["properties"][name] == record[name]
+        # SQLite's EXISTS is 0/1, PostGIS's a boolean: the map reads either as true/false
+        assert bool(f["properties"]["in_progress"]) == (record["code"] in worked)
         assert f["properties"]["remaining_m2"] == pytest.approx(record["remaining_m2"])
         assert f["type"] == "Feature" and f["geometry"]["type"] in ("Polygon", "MultiPolygon")
 
@@ -194,6 +204,28 @@ def test_other_layers_hold_their_records_with_their_attributes(client, viewer, d
         for f in feats:
             for k in PROPERTIES[layer] - {"synthetic"}:
                 assert f["properties"][k] == by_id[f["id"]][k]
+
+
+def test_the_hazards_being_worked_are_marked(client, viewer, hazards) -> None:
+    worked = _worked_now(client, viewer)
+    assert worked, "the demo district has activities in progress"
+    for code in sorted(worked)[:3]:
+        lon, lat = hazards[code]["shape"].representative_point().coords[0]
+        feats = tile_features(client, viewer, "hazards", *tile_of(lon, lat, 14))
+        [feature] = [f for f in feats if f["properties"]["code"] == code]
+        assert bool(feature["properties"]["in_progress"])
+
+
+def test_accidents_are_on_the_map_without_their_narrative(client, viewer) -> None:
+    accidents = records(client, viewer, "accidents")
+    assert accidents, "the demo district has accidents"
+    for accident in accidents:
+        lon, lat = accident["geometry"]["coordinates"]
+        feats = tile_features(client, viewer, "accidents", *tile_of(lon, lat, 13))
+        [feature] = [f for f in feats if f["properties"]["code"] == accident["code"]]
+        assert set(feature["properties"]) == PROPERTIES["accidents"]
+        assert feature["properties"]["type"] == accident["type"]
+        assert feature["properties"]["device_category"] == accident["device_category"]
 
 
 def test_geometry_is_in_tile_units_with_y_down(client, viewer, hazards) -> None:
@@ -329,7 +361,7 @@ def sqlite_reference(tmp_path_factory) -> Iterator[Repository]:
 
 def identity(layer: str, feats: list[dict[str, Any]]) -> list:
     """What names a feature alike on both stores (ids are each database's own)."""
-    if layer in ("hazards", "settlements"):
+    if layer in ("hazards", "settlements", "accidents"):
         return sorted(f["properties"]["code"] for f in feats)
     if layer == "outcomes":
         return sorted((f["properties"]["hazard_code"], f["properties"]["method"]) for f in feats)

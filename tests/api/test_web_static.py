@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from demine.web import STATIC
 
 #: the page's own files: none of them may name an internet address, even in a comment
-OWN_FILES = ["index.html", "app.js", "app.css", "api.js", "mapstyle.js"]
+OWN_FILES = ["index.html", "app.js", "app.css", "api.js", "mapstyle.js", "ui.js", "draw.js",
+             "reports.js", "dashboard.js"]
 INTERNET = re.compile(r"(?i)\b(?:https?|wss?|ftp):|//[a-z0-9-]+\.[a-z]")
 IMPORT = re.compile(r"""(?:\bimport|\bexport)\s*(?:[\w*{}\s,]+\s*from\s*)?["']([^"']+)["']"""
                     r"""|\bimport\s*\(\s*["']([^"']+)["']\s*\)""")

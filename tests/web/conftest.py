@@ -61,9 +61,8 @@ class Visit:
         return path
 
 
-@pytest.fixture
-def visit(browser: Browser) -> Iterator[Visit]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def _visit(browser: Browser, width: int, height: int) -> Iterator[Visit]:
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     seen = Visit(page)
     page.on("request", lambda request: seen.requests.append(request.url))
@@ -73,3 +72,15 @@ def visit(browser: Browser) -> Iterator[Visit]:
             if msg.type == "error" else None)
     yield seen
     context.close()
+
+
+@pytest.fixture
+def visit(browser: Browser) -> Iterator[Visit]:
+    """A laptop's screen: 1280 x 800."""
+    yield from _visit(browser, 1280, 800)
+
+
+@pytest.fixture
+def tablet_visit(browser: Browser) -> Iterator[Visit]:
+    """A tablet held upright: 768 x 1024."""
+    yield from _visit(browser, 768, 1024)

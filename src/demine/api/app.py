@@ -7,7 +7,14 @@ import os
 from fastapi import FastAPI
 
 from demine import __version__, web
-from demine.api import errors, routes_auth, routes_changes, routes_records, tiles
+from demine.api import (
+    errors,
+    routes_auth,
+    routes_changes,
+    routes_dashboard,
+    routes_records,
+    tiles,
+)
 from demine.api.config import ServerConfig, load_secret
 from demine.api.errors import ErrorBody
 from demine.api.ogc import router as ogc_router
@@ -35,6 +42,7 @@ def create_app(config: ServerConfig, repo: Repository | None = None) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_records.router)
     app.include_router(routes_changes.router)
+    app.include_router(routes_dashboard.router)
     app.include_router(tiles.router)
     app.include_router(ogc_router)
     web.install(app)

@@ -81,19 +81,26 @@ class LandTotals:
     released_by_month: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def settlement_statuses(repo: Repository, *, only_closed: bool = False) -> list[SettlementStatus]:
+def settlement_statuses(repo: Repository, *, only_closed: bool = False,
+                        code: str | None = None) -> list[SettlementStatus]:
+    """Settlements with the hazards that keep each closed (one settlement by ``code``)."""
     with repo.reader() as uow:
         c = uow.conn
         blockers: dict[int, list[Blocker]] = defaultdict(list)
-        rows = c.execute(
+        pairs = (
             select(s.settlement_blockers.c.settlement_id, s.hazard_areas.c.code,
                    s.hazard_areas.c.classification, s.hazard_areas.c.status,
                    s.hazard_areas.c.remaining_m2, s.hazard_areas.c.eo_suspected,
                    s.hazard_areas.c.eo_confirmed)
             .join(s.hazard_areas, s.hazard_areas.c.id == s.settlement_blockers.c.hazard_id)
             .order_by(s.hazard_areas.c.code))
-        for sid, code, cls, st, rem, suspected, confirmed in rows:
-            blockers[sid].append(Blocker(code, cls, st, rem,
+        if code is not None:
+            pairs = pairs.join(s.settlements,
+                               s.settlements.c.id == s.settlement_blockers.c.settlement_id
+                               ).where(s.settlements.c.code == code)
+        rows = c.execute(pairs)
+        for sid, hcode, cls, st, rem, suspected, confirmed in rows:
+            blockers[sid].append(Blocker(hcode, cls, st, rem,
                                          tuple(dict.fromkeys([*confirmed, *suspected]))))
         query = select(s.settlements.c.id, s.settlements.c.code, s.settlements.c.name,
                        s.settlements.c.admin_area, s.settlements.c.population,
@@ -101,8 +108,10 @@ def settlement_statuses(repo: Repository, *, only_closed: bool = False) -> list[
                        s.settlements.c.synthetic).order_by(s.settlements.c.code)
         if only_closed:
             query = query.where(s.settlements.c.status == "closed")
-        return [SettlementStatus(code, name, admin, pop, st, ver, syn, tuple(blockers[sid]))
-                for sid, code, name, admin, pop, st, ver, syn in c.execute(query)]
+        if code is not None:
+            query = query.where(s.settlements.c.code == code)
+        return [SettlementStatus(scode, name, admin, pop, st, ver, syn, tuple(blockers[sid]))
+                for sid, scode, name, admin, pop, st, ver, syn in c.execute(query)]
 
 
 def indicator(repo: Repository) -> Indicator:

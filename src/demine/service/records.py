@@ -353,3 +353,41 @@ def extent(repo: Repository, rs: RecordSet, who: Principal
             if low is not None:
                 span = (low, high)
     return bbox, span
+
+
+def report_entries(repo: Repository, code: str, who: Principal) -> list[dict[str, Any]]:
+    """A report's entries as filed, for its review: whoever may see the report may see
+    what it proposes, with accidents' personal fields blanked as in the record."""
+    report = get_record(repo, RECORD_SETS["reports"], code, who)
+    e = s.report_entries
+    with repo.reader() as uow:
+        rows = uow.conn.execute(
+            select(e.c.seq, e.c.kind, e.c.hazard_code, e.c.payload)
+            .join(s.reports, s.reports.c.id == e.c.report_id)
+            .where(s.reports.c.code == report["code"]).order_by(e.c.seq)).all()
+    personal = not who.can(Permission.READ_PERSONAL)
+    return [{"seq": seq, "kind": kind, "hazard_code": hazard_code,
+             "payload": _redacted_entry(kind, payload) if personal else payload}
+            for seq, kind, hazard_code, payload in rows]
+
+
+def _redacted_entry(kind: str, payload: Any) -> Any:
+    """An accident entry without its narrative and victims' personal fields."""
+    if kind != "accident" or not isinstance(payload, Mapping):
+        return payload
+    out = dict(payload)
+    redacted = []
+    for name in SENSITIVE_COLUMNS["accidents"]:
+        if name in out:
+            out[name] = None
+            redacted.append(name)
+    victims = []
+    for victim in out.get("victims") or []:
+        if isinstance(victim, Mapping):
+            victim = {**victim, **{k: None for k in SENSITIVE_COLUMNS["victims"] if k in victim}}
+        victims.append(victim)
+    if "victims" in out:
+        out["victims"] = victims
+        redacted.append("victims: " + ", ".join(SENSITIVE_COLUMNS["victims"]))
+    out["redacted"] = redacted
+    return out

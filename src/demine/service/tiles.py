@@ -52,6 +52,7 @@ from sqlalchemy import (
     Subquery,
     Table,
     case,
+    exists,
     func,
     literal_column,
     or_,
@@ -121,9 +122,11 @@ class TileLayer:
 
 
 def _hazard_rows() -> Select:
-    h = s.hazard_areas
+    """``in_progress``: a team is working the area now (the map's "activities" layer)."""
+    h, a = s.hazard_areas, s.activities
+    working = exists().where(a.c.hazard_id == h.c.id, a.c.status == "in_progress")
     return select(h.c.id, h.c.code, h.c.status, h.c.classification, h.c.remaining_m2,
-                  h.c.synthetic)
+                  working.label("in_progress"), h.c.synthetic)
 
 
 def _settlement_rows() -> Select:
@@ -149,6 +152,12 @@ def _finding_rows() -> Select:
     return select(f.c.id, f.c.eo_category, f.c.synthetic).where(f.c.void.is_(False))
 
 
+def _accident_rows() -> Select:
+    """Where and what kind: the narrative and the victims are not on the map."""
+    t = s.accidents
+    return select(t.c.id, t.c.code, t.c.type, t.c.device_category, t.c.synthetic)
+
+
 #: Every layer carries ``synthetic``: exercise data stays labelled once it leaves.
 TILE_LAYERS: dict[str, TileLayer] = {t.name: t for t in (
     TileLayer("hazards", s.hazard_areas, True, _hazard_rows),
@@ -156,6 +165,7 @@ TILE_LAYERS: dict[str, TileLayer] = {t.name: t for t in (
               _closed_and_populous_first),
     TileLayer("outcomes", s.outcome_polygons, True, _outcome_rows),
     TileLayer("findings", s.findings, False, _finding_rows),
+    TileLayer("accidents", s.accidents, False, _accident_rows),
 )}
 
 

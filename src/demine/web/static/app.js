@@ -1,51 +1,60 @@
-// The operations map: log in, then hazards, land released, settlements and finds on a
-// MapLibre map drawn from this server's vector tiles, with search and record details.
-// MapLibre GL JS is the vendored script loaded before this module (window.maplibregl).
+// The page: log in, then the operations map (hazards, land released, settlements and
+// finds on a MapLibre map drawn from this server's vector tiles, with search and
+// record details), the district dashboard, and reports filed and approved in the
+// browser. MapLibre GL JS is the vendored script loaded before this module
+// (window.maplibregl); terra-draw and Chart.js likewise.
 
 import {
   ApiError, BASE, authHeaders, forget, login, logout, request, token, username,
 } from "./api.js";
 import {
-  CLICKABLE, FINDING_CATEGORY, HAZARD_STATUS, LAYER_GROUPS, OUTCOME_METHOD,
-  POPULATION_RADIUS, SETTLEMENT_STATUS, buildStyle,
+  ACCIDENT_TYPE, CLICKABLE, FINDING_CATEGORY, HAZARD_STATUS, IN_PROGRESS, LAYER_GROUPS,
+  OUTCOME_METHOD,
+  POPULATION_RADIUS, SETTLEMENT_STATUS, TILE_SOURCES, buildStyle, tileUrl,
 } from "./mapstyle.js";
+import { closeDashboard, showDashboard } from "./dashboard.js";
+import { Reports } from "./reports.js";
+import { $, el, showMessage, shown, squareMetres, words } from "./ui.js";
 
 const maplibregl = window.maplibregl;
-const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
 let map = null;
 let settlements = null; // every settlement, loaded once for search
 let panelRequest = 0; // the newest record asked for; older answers are dropped
 let focusBeforePanel = null; // where the keyboard was before the panel opened
+let me = null; // the logged-in user: name, role, organisation, permissions
+let reports = null;
+let tileVersion = 0; // bumped after an approval, so the map fetches fresh tiles
 
 // -- messages and views ---------------------------------------------------------------
 
-function showMessage(text, kind = "error") {
-  const box = $("message");
-  box.textContent = text || "";
-  box.dataset.kind = kind;
-  box.hidden = !text;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("data-")) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  for (const child of children) if (child != null) node.append(child);
-  return node;
-}
-
 function setView(view) {
   document.body.dataset.view = view;
+  const inside = view !== "login" && view !== "loading";
   $("login").hidden = view !== "login";
   $("workspace").hidden = view !== "map";
+  $("dashboard").hidden = view !== "dashboard";
   $("search-box").hidden = view !== "map";
-  $("session").hidden = view !== "map";
+  $("session").hidden = !inside;
+  $("views").hidden = !inside;
+  for (const name of ["map", "dashboard"]) {
+    $(`view-${name}`).setAttribute("aria-pressed", String(view === name));
+  }
+  if (view !== "dashboard") closeDashboard();
+  if (view === "map" && map) map.resize();
+}
+
+async function showView(view) {
+  showMessage("");
+  setView(view);
+  if (view === "dashboard") {
+    try {
+      await showDashboard();
+    } catch (err) {
+      failed(err, "The dashboard could not be loaded");
+    }
+  }
 }
 
 function showLogin(message) {
@@ -56,6 +65,10 @@ function showLogin(message) {
 }
 
 function teardown() {
+  if (reports) reports.teardown();
+  reports = null;
+  me = null;
+  closeDashboard();
   if (map) {
     map.remove();
     map = null;
@@ -108,9 +121,27 @@ async function onLogout() {
 
 // -- the map --------------------------------------------------------------------------
 
-function enterMap() {
+async function enterMap() {
+  try {
+    me = await request("api/v1/auth/me");
+  } catch (err) {
+    failed(err, "Your account could not be read");
+    return;
+  }
+  reports = new Reports({
+    me,
+    map: () => map,
+    failed,
+    showPanel,
+    select: showSelection,
+    showReview,
+    focusMap,
+    afterApproval: refreshAfterApproval,
+  });
   setView("map");
-  $("who").textContent = username() ? `Logged in as ${username()}` : "";
+  $("who").textContent = me.username;
+  $("who").title = `Logged in as ${me.username}: ${words(me.role)}`
+    + `${me.organisation ? ` for ${me.organisation}` : ""}`;
   loadHeadline();
   loadSettlements().catch((err) => failed(err, "Settlements could not be loaded for search"));
   createMap();
@@ -208,6 +239,7 @@ function onMapError(event) {
 }
 
 function onMapClick(event) {
+  if (reports && reports.capturesClicks) return; // the click draws
   const { x, y } = event.point;
   const near = [[x - 4, y - 4], [x + 4, y + 4]];
   const found = map.queryRenderedFeatures(near, { layers: CLICKABLE });
@@ -215,6 +247,12 @@ function onMapClick(event) {
   found.sort((a, b) => CLICKABLE.indexOf(a.layer.id) - CLICKABLE.indexOf(b.layer.id));
   const feature = found[0];
   const props = feature.properties || {};
+  if (reports && reports.form) {
+    // while a report is written, a click on a hazard picks it for the report
+    const hazard = found.find((f) => f.layer.id.startsWith("hazards-"));
+    if (hazard) reports.pickHazard(hazard.properties.code);
+    return;
+  }
   switch (feature.layer.id) {
     case "settlements-circle":
       openRecord("settlements", props.code);
@@ -224,6 +262,9 @@ function onMapClick(event) {
       break;
     case "outcomes-fill":
       openRecord("hazards", props.hazard_code);
+      break;
+    case "accidents-circle":
+      openRecord("accidents", props.code);
       break;
     default:
       openRecord("hazards", props.code);
@@ -270,6 +311,10 @@ function buildSidebar() {
   ]);
   section("Explosive ordnance found", FINDING_CATEGORY.map(([, colour, words]) => [
     swatch("dot small", colour), words]));
+  section("Work and accidents", [
+    [swatch("outline solid work", IN_PROGRESS), "Activity in progress (outline)"],
+    ...ACCIDENT_TYPE.map(([, colour, words]) => [swatch("dot ring", colour), words]),
+  ]);
 }
 
 function applyLayerSwitches() {
@@ -394,26 +439,36 @@ function bounds(geometry) {
 
 // -- the record panel -----------------------------------------------------------------
 
-const KIND_TITLE = { hazards: "Hazard area", settlements: "Settlement", findings: "Finding" };
+const KIND_TITLE = {
+  hazards: "Hazard area", settlements: "Settlement", findings: "Finding", accidents: "Accident",
+};
 
-async function openRecord(kind, key, known) {
-  if (key === undefined || key === null || key === "") return;
+/** Opens the side panel with `title` and `children`; returns the panel's ticket. */
+function showPanel(title, children) {
   const ticket = ++panelRequest;
   const panel = $("panel");
   if (panel.hidden) focusBeforePanel = document.activeElement;
   panel.hidden = false;
-  $("panel-title").textContent = `${KIND_TITLE[kind]} ${key}`;
-  $("panel-body").replaceChildren(el("p", { text: "Loading…" }));
+  $("panel-title").textContent = title;
+  $("panel-body").replaceChildren(...children.filter((c) => c != null));
   $("panel-title").focus();
+  return ticket;
+}
+
+async function openRecord(kind, key, known) {
+  if (key === undefined || key === null || key === "") return;
+  if (reports) reports.teardownForm();
+  const ticket = showPanel(`${KIND_TITLE[kind]} ${key}`, [el("p", { text: "Loading…" })]);
   const path = `api/v1/${kind}/${encodeURIComponent(key)}`;
   try {
-    const [record, history] = await Promise.all([
+    const [record, history, blockers] = await Promise.all([
       known ? Promise.resolve(known) : request(path),
       request(`${path}/history`).catch((err) => err),
+      kind === "settlements" ? request(`${path}/blockers`).catch((err) => err) : null,
     ]);
     if (ticket !== panelRequest) return;
     showSelection(record.geometry);
-    renderRecord(kind, key, record, history);
+    renderRecord(kind, key, record, history, blockers);
   } catch (err) {
     if (ticket !== panelRequest) return;
     if (err instanceof ApiError && err.status === 401) {
@@ -426,6 +481,8 @@ async function openRecord(kind, key, known) {
 
 function closePanel() {
   panelRequest += 1;
+  if (reports) reports.teardownForm();
+  showReview([]);
   const wasOpen = !$("panel").hidden;
   $("panel").hidden = true;
   showSelection(null);
@@ -433,6 +490,38 @@ function closePanel() {
     focusBeforePanel.focus();
   }
   focusBeforePanel = null;
+}
+
+/** What a report under review proposes, drawn on the map beside the record. */
+function showReview(features) {
+  const source = map && map.getSource("review");
+  if (!source) return;
+  source.setData({ type: "FeatureCollection", features: features.filter((f) => f.geometry) });
+}
+
+/** Moves the map to show every geometry given, clear of the side panel. */
+function focusMap(geometries) {
+  if (!map) return;
+  const boxes = geometries.map(bounds).filter(Boolean);
+  if (!boxes.length) return;
+  const box = boxes.reduce((a, b) => [[Math.min(a[0][0], b[0][0]), Math.min(a[0][1], b[0][1])],
+    [Math.max(a[1][0], b[1][0]), Math.max(a[1][1], b[1][1])]]);
+  map.fitBounds(box, { padding: padding(60), maxZoom: 17, animate: !reducedMotion });
+}
+
+/** After an approval the record changed: fresh tiles, headline and search list. */
+async function refreshAfterApproval() {
+  tileVersion += 1;
+  if (map) {
+    for (const name of TILE_SOURCES) {
+      const source = map.getSource(name);
+      if (source && source.setTiles) source.setTiles([tileUrl(BASE, name, tileVersion)]);
+    }
+  }
+  await Promise.all([
+    loadHeadline(),
+    loadSettlements().catch((err) => failed(err, "Settlements could not be reloaded")),
+  ]);
 }
 
 function showSelection(geometry) {
@@ -444,33 +533,38 @@ function showSelection(geometry) {
   });
 }
 
-function words(name) {
-  return name.replaceAll("_", " ").replace(/\bm2\b/, "(m²)");
-}
-
-function shown(name, value) {
-  if (value === null || value === undefined || value === "") return "—";
-  if (Array.isArray(value)) return value.length ? value.join(", ") : "none";
-  if (typeof value === "boolean") return value ? "yes" : "no";
-  if (typeof value === "number") {
-    return name.endsWith("_m2")
-      ? value.toLocaleString(undefined, { maximumFractionDigits: 0 })
-      : value.toLocaleString();
+function renderBlockers(answer) {
+  if (answer instanceof Error) {
+    return [el("p", { class: "error", text: `Blocking hazards not available: ${answer.message}` })];
   }
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  if (!answer.blockers.length) {
+    return [el("p", { class: "open-now", text: "Open: no hazard area keeps it closed." })];
+  }
+  const list = el("ul", { class: "blockers" });
+  for (const b of answer.blockers) {
+    const go = el("button", { type: "button", class: "link", text: b.hazard_code });
+    go.addEventListener("click", () => goToHazard(b.hazard_code).catch(
+      (err) => failed(err, `Hazard ${b.hazard_code}`)));
+    list.append(el("li", {}, go, el("span", {
+      text: ` ${b.classification}, ${words(b.status)}: ${squareMetres(b.remaining_m2)} remaining`
+        + `${b.eo_categories.length ? ` (${b.eo_categories.map(words).join(", ")})` : ""}` })));
+  }
+  return [el("p", { class: "closed-now",
+    text: `Closed by ${answer.blockers.length} hazard area${answer.blockers.length > 1 ? "s" : ""}:` }),
+  list];
 }
 
-function renderRecord(kind, key, record, history) {
+function renderRecord(kind, key, record, history, blockers) {
   const name = record.name ? `: ${record.name}` : "";
   $("panel-title").textContent = `${KIND_TITLE[kind]} ${record.code || key}${name}`;
   const body = [];
   if (record.synthetic) {
     body.push(el("p", { class: "note", text: "Synthetic exercise data, not a real record." }));
   }
+  if (blockers) body.push(el("h3", { text: "What keeps it closed" }), ...renderBlockers(blockers));
   const fields = el("dl", { class: "fields" });
   for (const [field, value] of Object.entries(record)) {
-    if (field === "geometry" || field === "synthetic") continue;
+    if (field === "geometry" || field === "synthetic" || field === "blocking_hazards") continue;
     fields.append(el("dt", { text: words(field) }), el("dd", { text: shown(field, value) }));
   }
   body.push(fields, el("h3", { text: "History" }));
@@ -516,6 +610,12 @@ async function start() {
   $("logout").addEventListener("click", onLogout);
   $("search").addEventListener("submit", onSearch);
   $("panel-close").addEventListener("click", closePanel);
+  $("view-map").addEventListener("click", () => showView("map"));
+  $("view-dashboard").addEventListener("click", () => showView("dashboard"));
+  $("view-reports").addEventListener("click", async () => {
+    await showView("map");
+    if (reports) await reports.open();
+  });
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape") return;
     if (!$("search-results").hidden) showResults([]);

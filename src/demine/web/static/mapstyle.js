@@ -1,6 +1,6 @@
 // The map's style, built here rather than fetched: a plain background and the server's
-// four vector tile layers. No glyphs and no sprite, so no text or icon symbols: only
-// fill, line and circle layers. The legend is drawn from the same tables.
+// vector tile layers. No glyphs and no sprite, so no text or icon symbols: only fill,
+// line and circle layers. The legend is drawn from the same tables.
 
 export const HAZARD_STATUS = [
   ["open", "#d7191c", "Open"],
@@ -29,6 +29,14 @@ export const FINDING_CATEGORY = [
   ["ied", "#000000", "Improvised explosive device"],
 ];
 
+export const ACCIDENT_TYPE = [
+  ["demining", "#000000", "Demining accident"],
+  ["mine_erw", "#e31a1c", "Mine/ERW accident (civilians)"],
+];
+
+/** Work in progress: hazards with an activity under way are outlined in this colour. */
+export const IN_PROGRESS = "#7b3294";
+
 const OTHER = "#888888";
 const BACKGROUND = "#eceee8";
 
@@ -41,11 +49,16 @@ export const LAYER_GROUPS = [
   { id: "outcomes", label: "Land released", layers: ["outcomes-fill"] },
   { id: "settlements", label: "Settlements", layers: ["settlements-circle"] },
   { id: "findings", label: "Explosive ordnance found", layers: ["findings-circle"] },
+  { id: "activities", label: "Activities in progress", layers: ["activities-line"] },
+  { id: "accidents", label: "Accidents", layers: ["accidents-circle"] },
 ];
 
+/** The vector tile sources, refreshed after an approval. */
+export const TILE_SOURCES = ["hazards", "outcomes", "settlements", "findings", "accidents"];
+
 /** Layers a click looks at, the first one found wins. */
-export const CLICKABLE = ["settlements-circle", "findings-circle", "outcomes-fill",
-  "hazards-fill", "hazards-line"];
+export const CLICKABLE = ["settlements-circle", "accidents-circle", "findings-circle",
+  "outcomes-fill", "hazards-fill", "hazards-line", "activities-line"];
 
 function byValue(property, table) {
   const expression = ["match", ["get", property]];
@@ -54,10 +67,15 @@ function byValue(property, table) {
   return expression;
 }
 
+/** A layer's tile URL; `version` changes it after the record changed (browser cache). */
+export function tileUrl(base, layer, version = 0) {
+  return `${base}tiles/${layer}/{z}/{x}/{y}.mvt${version ? `?v=${version}` : ""}`;
+}
+
 function tiles(base, layer) {
   return {
     type: "vector",
-    tiles: [`${base}tiles/${layer}/{z}/{x}/{y}.mvt`],
+    tiles: [tileUrl(base, layer)],
     minzoom: 0,
     // beyond 16 the z16 tiles are drawn larger: they hold sub-metre detail already
     maxzoom: 16,
@@ -75,7 +93,9 @@ export function buildStyle(base) {
       outcomes: tiles(base, "outcomes"),
       settlements: tiles(base, "settlements"),
       findings: tiles(base, "findings"),
+      accidents: tiles(base, "accidents"),
       selection: { type: "geojson", data: empty },
+      review: { type: "geojson", data: empty },
     },
     layers: [
       { id: "background", type: "background", paint: { "background-color": BACKGROUND } },
@@ -99,6 +119,15 @@ export function buildStyle(base) {
         },
       },
       {
+        id: "activities-line", type: "line", source: "hazards", "source-layer": "hazards",
+        filter: ["to-boolean", ["get", "in_progress"]],
+        paint: {
+          "line-color": IN_PROGRESS,
+          "line-width": ["interpolate", ["linear"], ["zoom"], 8, 2, 14, 4],
+          "line-offset": ["interpolate", ["linear"], ["zoom"], 8, 0, 14, -2],
+        },
+      },
+      {
         id: "findings-circle", type: "circle", source: "findings", "source-layer": "findings",
         paint: {
           "circle-color": byValue("eo_category", FINDING_CATEGORY),
@@ -117,6 +146,31 @@ export function buildStyle(base) {
           "circle-stroke-color": "#ffffff",
           "circle-stroke-width": 1.5,
         },
+      },
+      {
+        id: "accidents-circle", type: "circle", source: "accidents", "source-layer": "accidents",
+        paint: {
+          "circle-color": "#ffffff",
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 4, 16, 8],
+          "circle-stroke-color": byValue("type", ACCIDENT_TYPE),
+          "circle-stroke-width": 3,
+        },
+      },
+      {
+        id: "review-fill", type: "fill", source: "review",
+        filter: ["==", ["geometry-type"], "Polygon"],
+        paint: { "fill-color": "#1f78b4", "fill-opacity": 0.35 },
+      },
+      {
+        id: "review-line", type: "line", source: "review",
+        filter: ["==", ["geometry-type"], "Polygon"],
+        paint: { "line-color": "#0b3c6e", "line-width": 3, "line-dasharray": [2, 1] },
+      },
+      {
+        id: "review-points", type: "circle", source: "review",
+        filter: ["==", ["geometry-type"], "Point"],
+        paint: { "circle-radius": 7, "circle-color": "#ffd92f", "circle-stroke-color": "#111111",
+          "circle-stroke-width": 2 },
       },
       {
         id: "selection-line", type: "line", source: "selection",
