@@ -52,7 +52,8 @@ def _print_summary(summary: ImportSummary) -> None:
     table.add_row("rejected", str(len({r.row for r in summary.rejected})))
     console.print(table)
     if summary.report_code:
-        console.print(f"hazards reported in [bold]{summary.report_code}[/]")
+        console.print(f"{summary.layer} reported in [bold]{summary.report_code}[/]"
+                      " (submitted; approved only with --approve)")
 
 
 def import_command(
@@ -71,16 +72,19 @@ def import_command(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="show the mapping and what would change; write nothing")] = False,
     org: Annotated[str | None, typer.Option(
-        help="hazards: code of the organisation reporting them")] = None,
+        help="hazards, activities, findings, accidents: code of the organisation "
+             "reporting them (they enter the record through a report)")] = None,
     info_date: Annotated[str | None, typer.Option(
-        "--date", help="hazards: date of information, YYYY-MM-DD (default today)")] = None,
+        "--date", help="reported layers: date of information, YYYY-MM-DD (default today)")]
+    = None,
     approve: Annotated[bool, typer.Option(
-        "--approve", help="hazards: approve the import's report at once (national data)")]
+        "--approve", help="reported layers: approve the import's report at once")]
     = False,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
-    """Import a file of settlements, teams or hazards; matched by code, safe to re-run."""
+    """Import a file of settlements, teams, hazards, activities, findings or accidents;
+    matched by code, safe to re-run."""
     try:
         _run(file, layer, mapping, crs, skip_invalid, report, dry_run, org, info_date,
              approve, db, user)

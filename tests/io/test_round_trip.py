@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from sqlalchemy import select
 
 from demine.domain.entities import Organisation
 from demine.domain.vocab import OrganisationKind
@@ -74,5 +75,85 @@ def test_settlements_and_hazards_come_back_the_same(exported, db_url: str) -> No
         # importing the same file again changes nothing
         again = import_file(target, gpkg, "settlements", author="im.test")
         assert (again.created, again.updated, again.unchanged) == (0, 0, 64)
+    finally:
+        target.close()
+
+
+@pytest.fixture(scope="module")
+def exported_all(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Repository]:
+    """The demo district's operational layers too, personal data included."""
+    tmp = tmp_path_factory.mktemp("roundtrip_all")
+    source = Repository.open(f"sqlite:///{tmp}/demo.sqlite")
+    load_demo(source)
+    out = tmp / "project.gpkg"
+    export_project(source, out, "gpkg", include_sensitive=True, layers=[
+        "settlements", "hazard_areas", "teams", "activities", "findings", "accidents",
+        "victims"])
+    return out, source
+
+
+def _organisations(repo: Repository) -> list[Organisation]:
+    with repo.reader() as uow:
+        return [Organisation(r["code"], r["name"], OrganisationKind(r["kind"]))
+                for r in uow.conn.execute(s.organisations.select()).mappings()]
+
+
+def _activities(repo: Repository) -> dict[str, tuple]:
+    a, h, t = s.activities, s.hazard_areas, s.teams
+    with repo.reader() as uow:
+        rows = uow.conn.execute(
+            select(a.c.code, a.c.type, h.c.code, t.c.code, a.c.planned_start, a.c.planned_end,
+                   a.c.actual_start, a.c.actual_end, a.c.status, a.c.suspension_reason,
+                   a.c.clearance_depth_mm)
+            .join(h, h.c.id == a.c.hazard_id).outerjoin(t, t.c.id == a.c.team_id)).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _findings(repo: Repository) -> list[tuple]:
+    f, a = s.findings, s.activities
+    with repo.reader() as uow:
+        rows = uow.conn.execute(
+            select(a.c.code, f.c.eo_category, f.c.found_on, f.c.model, f.c.condition,
+                   f.c.depth_mm, f.c.disposal, f.c.geom)
+            .join(a, a.c.id == f.c.activity_id).where(f.c.void.is_(False))).all()
+    return sorted((*r[:7], round(r[7].x, 7), round(r[7].y, 7)) for r in rows)
+
+
+def _accidents(repo: Repository) -> dict[str, tuple]:
+    t, a, v = s.accidents, s.activities, s.victims
+    with repo.reader() as uow:
+        rows = uow.conn.execute(
+            select(t.c.id, t.c.code, t.c.accident_date, t.c.type, t.c.device_category,
+                   a.c.code, t.c.narrative, t.c.geom)
+            .outerjoin(a, a.c.id == t.c.activity_id).where(t.c.void.is_(False))).all()
+        victims = uow.conn.execute(select(v.c.accident_id, v.c.outcome, v.c.role, v.c.sex,
+                                          v.c.age, v.c.activity_at_time)).all()
+    by_accident: dict[int, list] = {}
+    for r in victims:
+        by_accident.setdefault(r[0], []).append(tuple(r[1:]))
+    return {r[1]: (*r[2:7], round(r[7].x, 7), round(r[7].y, 7),
+                   sorted(by_accident.get(r[0], []), key=str)) for r in rows}
+
+
+def test_activities_findings_accidents_come_back_the_same(exported_all, db_url: str) -> None:
+    gpkg, source = exported_all
+    target = Repository.open(db_url)
+    try:
+        with target.unit("im.test", "set-up") as uow:
+            for org in _organisations(source):
+                reference.add_organisation(uow, org)
+        for layer in ("settlements", "teams"):
+            got = import_file(target, gpkg, layer, author="im.test")
+            assert not got.rejected, got.rejected[:3]
+        for layer in ("hazards", "activities", "findings", "accidents"):
+            got = import_file(target, gpkg, layer, author="im.test", organisation_code="MAC",
+                              approve=True)
+            assert not got.rejected and got.created > 0, (layer, got.rejected[:3])
+        assert _activities(target) == _activities(source)
+        assert _findings(target) == _findings(source)
+        assert _accidents(target) == _accidents(source)
+        for layer in ("activities", "findings", "accidents"):
+            again = import_file(target, gpkg, layer, author="im.test", organisation_code="MAC")
+            assert (again.created, again.updated, again.report_code) == (0, 0, None), layer
     finally:
         target.close()

@@ -8,7 +8,7 @@ is refused at the door, naming the report entry and the field.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -46,7 +46,13 @@ from demine.domain.vocab import (
     parse_enum,
     parse_enum_list,
 )
-from demine.geo.checks import check_code, check_point, check_polygon
+from demine.geo.checks import (
+    check_code,
+    check_point,
+    check_polygon,
+    check_polygons,
+    parse_geometry,
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,13 @@ ACTIVITY_ATTRIBUTES = (
 )
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A payload with geometries as GeoJSON, dates as ISO 8601 and enums as their values."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, BaseGeometry):
         return mapping(value)
     if isinstance(value, datetime | date):
@@ -199,13 +210,14 @@ def _evidence(entry: _Entry) -> EvidenceItem:
     )
 
 
-def _new_hazard(e: _Entry) -> NewHazard:
+def _new_hazard(e: _Entry, polygon: BaseGeometry | None = None) -> NewHazard:
     code = e.code("code")
     return NewHazard(HazardArea(
         code=code,
         name=e.text("name") or code,
         classification=e.enum(HazardClass, "classification", HazardClass.SHA),
-        polygon=check_polygon(e.required("geometry"), record=e.label, field="geometry"),
+        polygon=polygon if polygon is not None else check_polygon(
+            e.required("geometry"), record=e.label, field="geometry"),
         eo_suspected=e.enums(EOCategory, "eo_suspected"),
         blockages=e.enums(Blockage, "blockages"),
         evidence=tuple(_evidence(x) for x in e.items("evidence")),
@@ -330,12 +342,13 @@ def _accident(e: _Entry) -> NewAccident:
     ))
 
 
-def parse_change(kind: ChangeKind | str, payload: Any, label: str) -> Change:
+def parse_change(kind: ChangeKind | str, payload: Any, label: str, *,
+                 _polygon: BaseGeometry | None = None) -> Change:
     """Parse one report entry; ``label`` names it in errors (e.g. ``RPT-000012 entry 2``)."""
     kind = parse_enum(ChangeKind, kind, record=label, field="kind")
     e = _Entry(payload, label)
     if kind is ChangeKind.NEW_HAZARD:
-        return _new_hazard(e)
+        return _new_hazard(e, _polygon)
     if kind is ChangeKind.EVIDENCE:
         items = tuple(_evidence(x) for x in e.items("items"))
         if not items:
@@ -348,6 +361,33 @@ def parse_change(kind: ChangeKind | str, payload: Any, label: str) -> Change:
     if kind is ChangeKind.ACCIDENT:
         return _accident(e)
     return Reversal(e.code("report_code"), e.text("reason") or e.required("reason"))
+
+
+def parse_changes(entries: Sequence[tuple[ChangeKind | str, Any, str]]) -> list[Change]:
+    """:func:`parse_change` over many ``(kind, payload, label)`` entries, in order.
+
+    The same checks and the same first error as parsing them one by one; the polygons of
+    new hazards (a national import puts thousands in one report) are checked together
+    with the vectorised screen of :func:`demine.geo.checks.check_polygons`, and only
+    those it cannot pass are checked one by one (where a bad one raises, in order).
+    """
+    kinds = [k.value if isinstance(k, ChangeKind) else k for k, _, _ in entries]
+    at: list[int] = []
+    raw: list[Any] = []
+    for i, (kind, payload, _label) in enumerate(entries):
+        if kind == ChangeKind.NEW_HAZARD.value and isinstance(payload, Mapping) and \
+                payload.get("geometry") is not None:
+            try:
+                raw.append(parse_geometry(payload["geometry"], record="", field="geometry"))
+            except ValidationError:
+                continue  # refused in order below, with the entry named
+            at.append(i)
+    polygons: dict[int, BaseGeometry] = {}
+    if at:
+        checked, _refused = check_polygons(raw, [entries[i][2] for i in at])
+        polygons = {i: g for i, g in zip(at, checked.tolist(), strict=True) if g is not None}
+    return [parse_change(kinds[i], payload, label, _polygon=polygons.get(i))
+            for i, (_kind, payload, label) in enumerate(entries)]
 
 
 def hazard_codes_touched(change: Change) -> set[str]:

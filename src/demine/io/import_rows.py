@@ -10,14 +10,30 @@ import math
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from demine.domain.errors import ValidationError
-from demine.domain.vocab import AssetType, Blockage, EOCategory, HazardClass, parse_enum
+from demine.domain.vocab import (
+    AccidentType,
+    ActivityStatus,
+    ActivityType,
+    AssetType,
+    Blockage,
+    Disposal,
+    EOCategory,
+    HazardClass,
+    ItemCondition,
+    Sex,
+    VictimOutcome,
+    VictimRole,
+    parse_enum,
+)
 from demine.geo.checks import check_code, check_point, check_polygon
 
 #: Tolerance (degrees) under which an imported geometry equals the stored one.
@@ -38,7 +54,7 @@ class Candidate:
 
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or \
-        (isinstance(value, str) and not value.strip())
+        (isinstance(value, str) and not value.strip()) or type(value).__name__ == "NaTType"
 
 
 def text(value: Any) -> str:
@@ -111,6 +127,48 @@ def shape_key(geom: BaseGeometry) -> bytes:
     return shapely.to_wkb(shapely.normalize(snapped))
 
 
+def shape_keys(geoms: Any) -> list[bytes]:
+    """:func:`shape_key` of many geometries in three vectorised calls."""
+    snapped = shapely.set_precision(np.asarray(geoms, dtype=object), SAME_SHAPE_TOLERANCE_DEG)
+    return shapely.to_wkb(shapely.normalize(snapped)).tolist()
+
+
+#: A geometry already put through its check: (checked geometry, or the refusal).
+Checked = tuple[BaseGeometry | None, ValidationError | None]
+
+
+def _checked_polygon(problems: list[Problem], geometry: Any, record: str,
+                     checked: Checked | None) -> Any:
+    if checked is None:
+        return _field(problems, lambda: check_polygon(geometry, record=record,
+                                                      field="geometry"))
+    geom, refusal = checked
+    if refusal is not None:
+        problems.append((refusal.field, refusal.problem))
+    return geom
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One refused row: which file, which row or feature (1-based), which field, why."""
+
+    file: str
+    row: int
+    field: str
+    problem: str
+
+
+@dataclass
+class Plan:
+    """Pass 2's result: what to create and update, and what was refused."""
+
+    new: list[Candidate] = field(default_factory=list)
+    changed: list[tuple[Candidate, dict[str, Any], dict[str, Any]]] = field(
+        default_factory=list)  # (candidate, stored row, changed values)
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
 Cells = Mapping[str, Any]
 Problem = tuple[str, str]  # (field, problem)
 
@@ -123,8 +181,8 @@ def _field(problems: list[Problem], parse: Callable[[], Any]) -> Any:
         return None
 
 
-def settlement(cells: Cells, geometry: Any, record: str) -> tuple[Candidate | None,
-                                                                    list[Problem]]:
+def settlement(cells: Cells, geometry: Any, record: str, checked: Checked | None = None
+               ) -> tuple[Candidate | None, list[Problem]]:
     """A settlement: a point, or a footprint polygon whose point is a point inside it."""
     problems: list[Problem] = []
     code = _field(problems, lambda: code_of(cells.get("code"), record))
@@ -139,7 +197,7 @@ def settlement(cells: Cells, geometry: Any, record: str) -> tuple[Candidate | No
     if geometry is None:
         problems.append(("geometry", "no geometry"))
     elif isinstance(geometry, Polygon | MultiPolygon):
-        geom = _field(problems, lambda: check_polygon(geometry, record=record, field="geometry"))
+        geom = _checked_polygon(problems, geometry, record, checked)
         if geom is not None:
             values["footprint"] = geom
             values["point"] = geom.point_on_surface()
@@ -178,8 +236,9 @@ def team(cells: Cells, record: str) -> tuple[Candidate | None, list[Problem]]:
     return Candidate(0, code, values), problems
 
 
-def hazard(cells: Cells, geometry: Any, record: str) -> tuple[Candidate | None,
-                                                                list[Problem]]:
+def hazard(cells: Cells, geometry: Any, record: str, checked: Checked | None = None
+           ) -> tuple[Candidate | None, list[Problem]]:
+    """A hazard area; ``checked`` is its polygon's check when done for the whole file."""
     problems: list[Problem] = []
     code = _field(problems, lambda: code_of(cells.get("code"), record))
     values: dict[str, Any] = {}
@@ -198,7 +257,179 @@ def hazard(cells: Cells, geometry: Any, record: str) -> tuple[Candidate | None,
     if geometry is None:
         problems.append(("geometry", "no geometry"))
     else:
-        geom = _field(problems, lambda: check_polygon(geometry, record=record, field="geometry"))
+        geom = _checked_polygon(problems, geometry, record, checked)
     if problems:
         return None, problems
     return Candidate(0, code, values, geom), problems
+
+
+# --- operational records: activities, findings, accidents ------------------------------
+#
+# Their values are kept as a report entry's payload would carry them (enum values, ISO
+# dates), because they enter the record through a report (see io.import_records).
+
+def day(value: Any, record: str, field_name: str) -> str:
+    """A date cell as ISO 8601 text: "2026-05-01", a date, or a spreadsheet's datetime."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    word = text(value)
+    try:
+        return date.fromisoformat(word[:10] if "T" in word or " " in word else word).isoformat()
+    except ValueError:
+        raise ValidationError(record, field_name,
+                              f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _enum_value(enum, cells: Cells, key: str, record: str) -> str:
+    return parse_enum(enum, text(cells.get(key)).lower(), record=record, field=key).value
+
+
+def _optional(cells: Cells, key: str) -> bool:
+    return key in cells and not blank(cells[key])
+
+
+def activity(cells: Cells, record: str) -> tuple[Candidate | None, list[Problem]]:
+    """An activity: its code, the hazard it works on and the attributes the file gives."""
+    problems: list[Problem] = []
+    code = _field(problems, lambda: code_of(cells.get("code"), record))
+    values: dict[str, Any] = {"hazard_code": _field(problems, lambda: code_of(
+        cells.get("hazard_code"), record, "hazard_code"))}
+    for key, enum in (("type", ActivityType), ("status", ActivityStatus)):
+        if _optional(cells, key):
+            values[key] = _field(problems, lambda key=key, enum=enum: _enum_value(
+                enum, cells, key, record))
+    for key in ("organisation_code", "team_code"):
+        if _optional(cells, key):
+            values[key] = _field(problems, lambda key=key: code_of(cells[key], record, key))
+    for key in ("planned_start", "planned_end", "actual_start", "actual_end"):
+        if _optional(cells, key):
+            values[key] = _field(problems, lambda key=key: day(cells[key], record, key))
+    if _optional(cells, "clearance_depth_mm"):
+        values["clearance_depth_mm"] = _field(problems, lambda: whole(
+            cells["clearance_depth_mm"], record, "clearance_depth_mm"))
+    if _optional(cells, "suspension_reason"):
+        values["suspension_reason"] = text(cells["suspension_reason"])
+    for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
+        if values.get(start) and values.get(end) and values[end] < values[start]:
+            problems.append((end, f"{values[end]} is before {start} {values[start]}"))
+    if problems:
+        return None, problems
+    return Candidate(0, code, values), problems
+
+
+def _point(problems: list[Problem], geometry: Any, record: str,
+           checked: Checked | None) -> Any:
+    if geometry is None:
+        problems.append(("geometry", "no geometry"))
+        return None
+    if checked is None:
+        return _field(problems, lambda: check_point(geometry, record=record,
+                                                    field="geometry"))
+    geom, refusal = checked
+    if refusal is not None:
+        problems.append((refusal.field, refusal.problem))
+    return geom
+
+
+def finding(cells: Cells, geometry: Any, record: str, checked: Checked | None = None
+            ) -> tuple[Candidate | None, list[Problem]]:
+    """An EO item found: a point, the activity that found it, what and when.
+
+    Findings carry no code of their own: the candidate's code is empty and the record
+    is matched by what it is (activity, category, date, point; see import_records).
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {
+        "activity_code": _field(problems, lambda: code_of(cells.get("activity_code"), record,
+                                                          "activity_code")),
+        "eo_category": _field(problems, lambda: _enum_value(EOCategory, cells,
+                                                            "eo_category", record)),
+        "found_on": _field(problems, lambda: day(cells.get("found_on"), record, "found_on")
+                           if not blank(cells.get("found_on")) else _required("found_on",
+                                                                              record)),
+    }
+    if _optional(cells, "hazard_code"):
+        values["hazard_code"] = _field(problems, lambda: code_of(cells["hazard_code"], record,
+                                                                 "hazard_code"))
+    values["model"] = text(cells["model"]) if _optional(cells, "model") else ""
+    for key, enum, default in (("condition", ItemCondition, ItemCondition.UNKNOWN),
+                               ("disposal", Disposal, Disposal.DESTROYED_IN_SITU)):
+        values[key] = _field(problems, lambda key=key, enum=enum: _enum_value(
+            enum, cells, key, record)) if _optional(cells, key) else default.value
+    values["depth_mm"] = _field(problems, lambda: whole(cells["depth_mm"], record, "depth_mm")) \
+        if _optional(cells, "depth_mm") else None
+    geom = _point(problems, geometry, record, checked)
+    if problems:
+        return None, problems
+    return Candidate(0, "", values, geom), problems
+
+
+def _required(field_name: str, record: str) -> Any:
+    raise ValidationError(record, field_name, "is required")
+
+
+def accident(cells: Cells, geometry: Any, record: str, checked: Checked | None = None
+             ) -> tuple[Candidate | None, list[Problem]]:
+    """An accident: a point, its date, type and device, optionally the activity.
+
+    The narrative is personal data: a problem with it is named without quoting it.
+    """
+    problems: list[Problem] = []
+    code = _field(problems, lambda: code_of(cells.get("code"), record))
+    values: dict[str, Any] = {
+        "accident_date": _field(problems, lambda: day(cells.get("accident_date"), record,
+                                                      "accident_date")
+                                if not blank(cells.get("accident_date"))
+                                else _required("accident_date", record)),
+        "type": _field(problems, lambda: _enum_value(AccidentType, cells, "type", record)),
+        "device_category": _field(problems, lambda: _enum_value(
+            EOCategory, cells, "device_category", record)),
+    }
+    if _optional(cells, "activity_code"):
+        values["activity_code"] = _field(problems, lambda: code_of(
+            cells["activity_code"], record, "activity_code"))
+    if "narrative" in cells:
+        values["narrative"] = "" if blank(cells["narrative"]) else str(cells["narrative"])
+    geom = _point(problems, geometry, record, checked)
+    if problems:
+        return None, problems
+    return Candidate(0, code, values, geom), problems
+
+
+#: Victims' fields; sex, age and activity at the time are personal data (never echoed).
+VICTIM_FIELDS = ("outcome", "role", "sex", "age", "activity_at_time")
+
+
+def victim(cells: Cells, record: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """One victim of an accident, as a report entry carries it.
+
+    Problems name the field and what is expected, never the value given: a wrong age
+    or sex must not be copied into a rejection report that travels by e-mail.
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for key, enum in (("outcome", VictimOutcome), ("role", VictimRole)):
+        try:
+            values[key] = _enum_value(enum, cells, key, record)
+        except ValidationError:
+            problems.append((key, f"expected one of: {', '.join(m.value for m in enum)}"))
+    if _optional(cells, "sex"):
+        try:
+            values["sex"] = _enum_value(Sex, cells, "sex", record)
+        except ValidationError:
+            problems.append(("sex", f"expected one of: {', '.join(m.value for m in Sex)} "
+                                    "(value not shown: personal data)"))
+    if _optional(cells, "age"):
+        try:
+            age = whole(cells["age"], record, "age")
+            if age > 120:
+                raise ValidationError(record, "age", "too high")
+            values["age"] = age
+        except ValidationError:
+            problems.append(("age", "expected a whole number of years 0-120 "
+                                    "(value not shown: personal data)"))
+    if _optional(cells, "activity_at_time"):
+        values["activity_at_time"] = str(cells["activity_at_time"])
+    return (None if problems else values), problems

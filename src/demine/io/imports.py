@@ -1,4 +1,5 @@
-"""Import a file into the record: settlements, teams and hazards (issue 3, "Import").
+"""Import a file into the record: settlements, teams, hazards, activities, findings and
+accidents (issue 3, "Import").
 
 The same function serves the CLI and, later, the API. It works in three passes so that
 nothing is half-written:
@@ -14,7 +15,14 @@ Records are matched by code, so importing the same file again changes nothing. R
 data (settlements, teams) is created or updated in place with a new version whose audit
 reason is ``import <file>``. Hazards enter the record only through a report: one report
 per import holding a ``new_hazard`` entry per new code, submitted, and approved in the
-same call only when asked (an information manager loading national data).
+same call only when asked (an information manager loading national data). Activities,
+findings and accidents are operational facts too and go the same way (one report per
+import; matching and links in :mod:`demine.io.import_records`).
+
+Checking is vectorised where a national file makes it matter: every polygon or point of
+the file goes through :func:`demine.geo.checks.check_polygons` / ``check_points`` at
+once, which screen the whole array and run the one-by-one check (same messages) only on
+the few geometries the screen cannot pass.
 """
 
 from __future__ import annotations
@@ -29,17 +37,19 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import mapping as geojson
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, select
 
 from demine.domain.entities import Settlement, Team
 from demine.domain.errors import ValidationError
 from demine.domain.vocab import AssetType, ReportStatus
+from demine.geo.checks import check_points, check_polygons
+from demine.io import import_records
 from demine.io import import_rows as rows_
-from demine.io.import_rows import Candidate, same_shape, shape_key
+from demine.io.import_rows import Candidate, Plan, Rejection, same_shape, shape_keys
 from demine.io.mapping import FIELDS, LAYERS, load_mapping_file, resolve
-from demine.io.reading import read_table
+from demine.io.reading import read_table, source_of
 from demine.service import bulk, reference, reports, status
 from demine.store import schema as s
 from demine.store.repository import Repository, UnitOfWork
@@ -52,16 +62,6 @@ _CHUNK = 5_000
 _PROGRESS_EVERY = 500
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One refused row: which file, which row or feature (1-based), which field, why."""
-
-    file: str
-    row: int
-    field: str
-    problem: str
 
 
 @dataclass
@@ -85,24 +85,20 @@ class ImportSummary:
         return not self.dry_run and not self.refused and (self.created + self.updated) > 0
 
 
-@dataclass
-class _Plan:
-    """Pass 2's result: what to create and update, and what was refused."""
-
-    new: list[Candidate] = field(default_factory=list)
-    changed: list[tuple[Candidate, dict[str, Any], dict[str, Any]]] = field(
-        default_factory=list)  # (candidate, stored row, changed values)
-    unchanged: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-
-
 #: Layer names looked for in a multi-layer file, first match wins (demine's own export
 #: names first, so a project GeoPackage imports layer by layer).
 SOURCE_LAYER_NAMES: dict[str, tuple[str, ...]] = {
     "settlements": ("settlements", "settlement", "villages", "communities"),
     "hazards": ("hazard_areas", "hazards", "hazard_area", "sha_cha"),
     "teams": ("teams", "assets"),
+    "activities": ("activities", "activity", "tasks"),
+    "findings": ("findings", "finding", "eo_found", "finds", "items"),
+    "accidents": ("accidents", "accident", "incidents"),
 }
+#: Layers whose records enter the record through a report (as hazards do).
+REPORTED = ("hazards", *import_records.ENTRY_KIND)
+#: Layers without geometry (a geometry column in the file is not read).
+ATTRIBUTE_ONLY = ("teams", "activities")
 
 
 def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
@@ -110,7 +106,7 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
                 skip_invalid: bool = False, dry_run: bool = False,
                 organisation_code: str | None = None, info_date: date | None = None,
                 approve: bool = False, progress: Progress | None = None) -> ImportSummary:
-    """Import ``path`` as ``layer`` (settlements, teams or hazards); see the module doc.
+    """Import ``path`` as ``layer`` (one of :data:`LAYERS`); see the module doc.
 
     A file that cannot be read at all (wrong format, missing required column, no CRS)
     raises :class:`ValidationError` naming the file and field. Row problems come back
@@ -124,7 +120,7 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
     path = Path(path)
     tick = progress or (lambda _stage, _done, _total: None)
     explicit = load_mapping_file(Path(mapping)) if isinstance(mapping, str | Path) else mapping
-    table, problems = read_table(path, crs=crs, geometry_required=layer != "teams",
+    table, problems = read_table(path, crs=crs, geometry_required=layer not in ATTRIBUTE_ONLY,
                                  prefer_layers=SOURCE_LAYER_NAMES.get(layer, (layer,)))
     frame = table.frame
     filled = [c for c in frame.columns if frame[c].notna().any()]
@@ -135,13 +131,17 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
     bad_rows = {r.row for r in rejected}
     candidates = _check_rows(table, layer, columns, rejected, bad_rows, tick)
     candidates = _refuse_duplicates(table.file, layer, candidates, rejected)
-    if layer == "hazards" and not dry_run and organisation_code is None:
-        raise ValidationError("import", "org", "hazards enter the record through a report: "
+    victims: dict[str, list[dict[str, Any]]] = {}
+    if layer == "accidents":
+        victims = import_records.read_victims(path, source_of(path), table.file, rejected)
+        _refuse_orphan_victims(table.file, victims, candidates, rejected)
+    if layer in REPORTED and not dry_run and organisation_code is None:
+        raise ValidationError("import", "org", f"{layer} enter the record through a report: "
                                                "name the reporting organisation with --org")
     with repo.reader() as uow:
-        if layer != "teams":
+        if layer not in ATTRIBUTE_ONLY:
             candidates = _refuse_far(uow, table.file, candidates, rejected)
-        plan = _compare(uow, table.file, layer, candidates, organisation_code)
+        plan = _compare(uow, table.file, layer, candidates, organisation_code, victims)
     rejected.extend(plan.rejected)
     summary.rejected = sorted(rejected, key=lambda r: (r.row, r.field))
     summary.created, summary.updated, summary.unchanged = (
@@ -157,10 +157,14 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
         _write_settlements(repo, author, reason, plan, tick)
     elif layer == "teams":
         _write_teams(repo, author, reason, plan, tick)
-    else:
+    elif layer == "hazards":
         summary.report_code = _write_hazards(
             repo, author, table.file, plan, organisation_code or "",
             info_date or date.today(), approve, tick)
+    else:
+        summary.report_code = _write_report(
+            repo, author, table.file, import_records.entries(layer, plan),
+            organisation_code or "", info_date or date.today(), approve, tick)
     return summary
 
 
@@ -173,18 +177,29 @@ def _check_rows(table, layer: str, columns: dict[str, str], rejected: list[Rejec
     out: list[Candidate] = []
     total = len(frame)
     word = table.row_word
+    records = [f"{table.file} {word} {row}" for row in table.rows]
+    if layer in ("findings", "accidents"):
+        checked = _check_points(table.geometry, records)
+    else:
+        checked = {} if layer in ATTRIBUTE_ONLY else _check_polygons(table.geometry, records)
     for i, row in enumerate(table.rows):
         if i % _PROGRESS_EVERY == 0:
             tick("checking", i, total)
         cells = {fld: values[i] for fld, values in cells_of.items()}
         geometry = table.geometry[i] if table.geometry is not None else None
-        record = f"{table.file} {word} {row}"
+        record = records[i]
         if layer == "settlements":
-            candidate, problems = rows_.settlement(cells, geometry, record)
+            candidate, problems = rows_.settlement(cells, geometry, record, checked.get(i))
         elif layer == "teams":
             candidate, problems = rows_.team(cells, record)
+        elif layer == "activities":
+            candidate, problems = rows_.activity(cells, record)
+        elif layer == "findings":
+            candidate, problems = rows_.finding(cells, geometry, record, checked.get(i))
+        elif layer == "accidents":
+            candidate, problems = rows_.accident(cells, geometry, record, checked.get(i))
         else:
-            candidate, problems = rows_.hazard(cells, geometry, record)
+            candidate, problems = rows_.hazard(cells, geometry, record, checked.get(i))
         if row in bad_rows:  # its geometry was unreadable: already named by the reader
             candidate, problems = None, [p for p in problems if p[0] != "geometry"]
         rejected.extend(Rejection(table.file, row, fld, why) for fld, why in problems)
@@ -195,14 +210,52 @@ def _check_rows(table, layer: str, columns: dict[str, str], rejected: list[Rejec
     return out
 
 
+def _check_polygons(geometry: np.ndarray | None, records: list[str]
+                    ) -> dict[int, rows_.Checked]:
+    """The geocheck of every polygon of the file at once (see geo.checks.check_polygons),
+    by row index: the per-row parsers then take the result instead of checking again."""
+    if geometry is None:
+        return {}
+    at = [i for i, g in enumerate(geometry.tolist()) if isinstance(g, Polygon | MultiPolygon)]
+    if not at:
+        return {}
+    geoms, refused = check_polygons(geometry[at], [records[i] for i in at])
+    return {i: (geoms[k], refused.get(k)) for k, i in enumerate(at)}
+
+
+def _check_points(geometry: np.ndarray | None, records: list[str]
+                  ) -> dict[int, rows_.Checked]:
+    """The geocheck of every point of the file at once, by row index (as _check_polygons)."""
+    if geometry is None:
+        return {}
+    at = [i for i, g in enumerate(geometry.tolist()) if g is not None]
+    if not at:
+        return {}
+    geoms, refused = check_points(geometry[at], [records[i] for i in at], field="geometry")
+    return {i: (geoms[k], refused.get(k)) for k, i in enumerate(at)}
+
+
+def _refuse_orphan_victims(file: str, victims: dict[str, list[dict[str, Any]]],
+                           candidates: list[Candidate], rejected: list[Rejection]) -> None:
+    """Victims of an accident the file does not hold (or refused) cannot be placed."""
+    known = {c.code for c in candidates}
+    for code in sorted(set(victims) - known):
+        rejected.append(Rejection(f"{file}:victims", 0, "accident_code",
+                                  f"{len(victims.pop(code))} victim(s) of accident {code}, "
+                                  "which is not an accepted row of the accidents layer"))
+
+
 def _refuse_duplicates(file: str, layer: str, candidates: list[Candidate],
                        rejected: list[Rejection]) -> list[Candidate]:
     """Refuse *every* row of a repeated code or shape: which one is right is not ours to pick."""
     groups: dict[tuple[str, Any], list[Candidate]] = defaultdict(list)
+    shaped = [c for c in candidates if c.geometry is not None]
+    keys = shape_keys([c.geometry for c in shaped]) if shaped else []
     for c in candidates:
-        groups[("code", c.code)].append(c)
-        if c.geometry is not None:
-            groups[("geometry", shape_key(c.geometry))].append(c)
+        if c.code:  # findings have no code of their own
+            groups[("code", c.code)].append(c)
+    for c, key in zip(shaped, keys, strict=True):
+        groups[("geometry", key)].append(c)
     refused: set[int] = set()
     for (kind, _key), group in groups.items():
         if len(group) < 2:
@@ -264,11 +317,21 @@ def _stored(uow: UnitOfWork, table: Table, codes: Sequence[str]) -> dict[str, di
 
 
 def _compare(uow: UnitOfWork, file: str, layer: str, candidates: list[Candidate],
-             organisation_code: str | None) -> _Plan:
+             organisation_code: str | None, victims: dict[str, list[dict[str, Any]]]) -> Plan:
     if layer == "settlements":
         return _compare_settlements(uow, candidates)
     if layer == "teams":
         return _compare_teams(uow, file, candidates)
+    if layer in REPORTED and organisation_code is not None and uow.row(
+            s.organisations, code=organisation_code) is None:
+        raise ValidationError("import", "org", f"organisation {organisation_code!r} "
+                                               "does not exist")
+    if layer == "activities":
+        return import_records.compare_activities(uow, file, candidates)
+    if layer == "findings":
+        return import_records.compare_findings(uow, file, candidates)
+    if layer == "accidents":
+        return import_records.compare_accidents(uow, file, candidates, victims)
     return _compare_hazards(uow, file, candidates, organisation_code)
 
 
@@ -289,8 +352,8 @@ def _differences(stored: dict[str, Any], values: dict[str, Any],
     return changed
 
 
-def _compare_settlements(uow: UnitOfWork, candidates: list[Candidate]) -> _Plan:
-    plan = _Plan()
+def _compare_settlements(uow: UnitOfWork, candidates: list[Candidate]) -> Plan:
+    plan = Plan()
     stored = _stored(uow, s.settlements, [c.code for c in candidates])
     for c in candidates:
         row = stored.get(c.code)
@@ -306,8 +369,8 @@ def _compare_settlements(uow: UnitOfWork, candidates: list[Candidate]) -> _Plan:
     return plan
 
 
-def _compare_teams(uow: UnitOfWork, file: str, candidates: list[Candidate]) -> _Plan:
-    plan = _Plan()
+def _compare_teams(uow: UnitOfWork, file: str, candidates: list[Candidate]) -> Plan:
+    plan = Plan()
     orgs = dict(uow.conn.execute(select(s.organisations.c.code, s.organisations.c.id)).all())
     stored = _stored(uow, s.teams, [c.code for c in candidates])
     for c in candidates:
@@ -352,8 +415,8 @@ _BOUNDARY = "hazard boundaries change through survey (cancel/reduce), not by imp
 
 
 def _compare_hazards(uow: UnitOfWork, file: str, candidates: list[Candidate],
-                     organisation_code: str | None) -> _Plan:
-    plan = _Plan()
+                     organisation_code: str | None) -> Plan:
+    plan = Plan()
     if organisation_code is not None and uow.row(s.organisations,
                                                  code=organisation_code) is None:
         raise ValidationError("import", "org", f"organisation {organisation_code!r} "
@@ -397,7 +460,7 @@ def _compare_hazards(uow: UnitOfWork, file: str, candidates: list[Candidate],
 
 # --- pass 3: writes ---------------------------------------------------------------------
 
-def _write_settlements(repo: Repository, author: str, reason: str, plan: _Plan,
+def _write_settlements(repo: Repository, author: str, reason: str, plan: Plan,
                        tick: Progress) -> None:
     if not plan.new and not plan.changed:
         return
@@ -421,7 +484,7 @@ def _write_settlements(repo: Repository, author: str, reason: str, plan: _Plan,
         tick("writing", total, total)
 
 
-def _write_teams(repo: Repository, author: str, reason: str, plan: _Plan,
+def _write_teams(repo: Repository, author: str, reason: str, plan: Plan,
                  tick: Progress) -> None:
     if not plan.new and not plan.changed:
         return
@@ -444,7 +507,7 @@ def _write_teams(repo: Repository, author: str, reason: str, plan: _Plan,
         tick("writing", total, total)
 
 
-def _write_hazards(repo: Repository, author: str, file: str, plan: _Plan, organisation: str,
+def _write_hazards(repo: Repository, author: str, file: str, plan: Plan, organisation: str,
                    info_date: date, approve: bool, tick: Progress) -> str | None:
     """One report per import: drafted, submitted, and approved only when asked.
 
@@ -460,7 +523,26 @@ def _write_hazards(repo: Repository, author: str, file: str, plan: _Plan, organi
         "classification": c.values.get("classification", "SHA"),
         "eo_suspected": c.values.get("eo_suspected", []),
         "blockages": c.values.get("blockages", []),
-        "geometry": geojson(c.geometry)}) for c in plan.new]
+        # the checked shapely polygon itself: the report stores it as GeoJSON
+        "geometry": c.geometry}) for c in plan.new]
+    code = reports.create_draft(repo, author=author, organisation_code=organisation,
+                                info_date=info_date, entries=entries, summary=f"import {file}")
+    reports.submit(repo, code, author)
+    tick("reporting", total // 2, total)
+    if approve:
+        reports.approve(repo, code, author)
+    tick("reporting", total, total)
+    return code
+
+
+def _write_report(repo: Repository, author: str, file: str,
+                  entries: list[tuple[str, dict[str, Any]]], organisation: str,
+                  info_date: date, approve: bool, tick: Progress) -> str | None:
+    """Activities, findings, accidents: one report per import, as for hazards."""
+    if not entries:
+        return None
+    total = len(entries)
+    tick("reporting", 0, total)
     code = reports.create_draft(repo, author=author, organisation_code=organisation,
                                 info_date=info_date, entries=entries, summary=f"import {file}")
     reports.submit(repo, code, author)

@@ -18,7 +18,7 @@ import yaml
 
 from demine.domain.errors import ValidationError
 
-LAYERS = ("settlements", "teams", "hazards")
+LAYERS = ("settlements", "teams", "hazards", "activities", "findings", "accidents")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,54 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
                                           "suspected_eo", "contamination", "device_type")),
         FieldSpec("blockages", False, ("blockages", "blockage", "blocked", "land_use",
                                        "impact")),
+    ),
+    # operational records (they enter the record through a report: see import_records)
+    "activities": (
+        FieldSpec("code", True, ("activity_code", "activity_id", "task_code", "task_id",
+                                 "code", "id", "task")),
+        FieldSpec("hazard_code", True, ("hazard_code", "hazard_id", "ha_code", "haz_code",
+                                        "hazard", "sha_code", "cha_code")),
+        FieldSpec("type", False, ("type", "activity_type", "task_type", "activity", "kind")),
+        FieldSpec("status", False, ("status", "activity_status", "task_status", "state")),
+        FieldSpec("organisation_code", False, ("organisation_code", "organization_code",
+                                               "organisation", "organization", "org",
+                                               "org_code", "operator", "operator_code")),
+        FieldSpec("team_code", False, ("team_code", "team_id", "team")),
+        FieldSpec("planned_start", False, ("planned_start", "plan_start", "start_planned")),
+        FieldSpec("planned_end", False, ("planned_end", "plan_end", "end_planned")),
+        FieldSpec("actual_start", False, ("actual_start", "start_date", "started", "start")),
+        FieldSpec("actual_end", False, ("actual_end", "end_date", "completed_on", "ended",
+                                        "end")),
+        FieldSpec("suspension_reason", False, ("suspension_reason", "suspended_because",
+                                               "reason")),
+        FieldSpec("clearance_depth_mm", False, ("clearance_depth_mm", "depth_mm",
+                                                "clearance_depth", "depth")),
+    ),
+    "findings": (
+        FieldSpec("activity_code", True, ("activity_code", "activity_id", "task_code",
+                                          "task_id", "activity", "task")),
+        FieldSpec("hazard_code", False, ("hazard_code", "hazard_id", "ha_code", "hazard")),
+        FieldSpec("eo_category", True, ("eo_category", "category", "eo_type", "eo",
+                                        "item_category", "ordnance_type", "device_type")),
+        FieldSpec("found_on", True, ("found_on", "date_found", "find_date", "found",
+                                     "date")),
+        FieldSpec("model", False, ("model", "eo_model", "item_model", "device_model",
+                                   "designation")),
+        FieldSpec("condition", False, ("condition", "item_condition", "state")),
+        FieldSpec("depth_mm", False, ("depth_mm", "depth", "depth_cm_mm")),
+        FieldSpec("disposal", False, ("disposal", "disposal_method", "destruction")),
+    ),
+    "accidents": (
+        FieldSpec("code", True, ("accident_code", "accident_id", "incident_code",
+                                 "incident_id", "code", "id")),
+        FieldSpec("accident_date", True, ("accident_date", "incident_date", "date",
+                                          "date_of_accident")),
+        FieldSpec("type", True, ("type", "accident_type", "incident_type")),
+        FieldSpec("device_category", True, ("device_category", "device", "eo_category",
+                                            "eo_type", "device_type")),
+        FieldSpec("activity_code", False, ("activity_code", "activity_id", "task_code",
+                                           "task_id", "activity", "task")),
+        FieldSpec("narrative", False, ("narrative", "description", "details", "remarks")),
     ),
 }
 

@@ -87,6 +87,11 @@ def _source(path: Path) -> tuple[str, bool]:
     return f"/vsizip/{path}/{shp[0]}", not any(n.lower() == prj for n in names)
 
 
+def source_of(path: Path) -> str:
+    """The GDAL path that reads ``path`` (inside a zip or KMZ when it is one)."""
+    return _source(path)[0]
+
+
 def _read(source: str, path: Path, tabular: bool, kind: str, layer: str | None
           ) -> pd.DataFrame:
     try:
@@ -195,8 +200,12 @@ def read_table(path: Path | str, *, crs: str | None = None, sheet: str | None = 
         if geoms is None and geometry_required:
             raise refuse(file, "geometry", "no geometry: expected a WKT column (WKT, geometry) "
                                            "or lon/lat columns (lon/lat, longitude/latitude, x/y)")
+    elif not isinstance(frame, gpd.GeoDataFrame):  # an attribute table (GeoPackage, .dbf)
+        if geometry_required:
+            raise refuse(file, "geometry", "the layer has no geometry")
+        geoms = None
     else:
-        gdf: gpd.GeoDataFrame = frame  # type: ignore[assignment]
+        gdf: gpd.GeoDataFrame = frame
         declared = gdf.crs
         geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
         frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, insert, select
 
 from demine.domain.entities import HazardArea, Settlement
@@ -39,126 +38,18 @@ from demine.domain.vocab import (
     HazardClass,
     parse_enum,
 )
-from demine.geo.checks import MAX_VERTEX_SPACING_M, check_code, check_point, check_polygon
+from demine.geo.checks import check_code, check_point, check_polygon
+from demine.geo.checks import object_array as _object_array
+from demine.geo.checks import screen_points as _screen_points
+from demine.geo.checks import screen_polygons as _screen_polygons
 from demine.service.reference import ensure_metric_frame
 from demine.store import schema as s
 from demine.store.repository import ENTITY_OF_TABLE, UnitOfWork, row_snapshot
 
-_EARTH_RADIUS_M = 6_371_008.8
 #: Codes per ``IN (...)`` query: well under SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 5_000
-_POINT, _POLYGON, _MULTIPOLYGON = 0, 3, 6
 #: Polygons measured per call when computing areas on densified edges.
 _AREA_CHUNK = 10_000
-
-
-# --- vectorised geometry screens ------------------------------------------------------
-
-def _object_array(values: Iterable[Any]) -> np.ndarray:
-    values = list(values)
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = v
-    return out
-
-
-def _is_geometry(values: np.ndarray) -> np.ndarray:
-    return np.fromiter((isinstance(v, BaseGeometry) for v in values), dtype=bool,
-                       count=len(values))
-
-
-def _bad_lonlat(geoms: np.ndarray) -> np.ndarray:
-    """Geometries with a coordinate that is not finite or outside lon/lat range."""
-    bad = np.zeros(len(geoms), dtype=bool)
-    if not len(geoms):
-        return bad
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    wrong = ~np.isfinite(coords).all(axis=1)
-    with np.errstate(invalid="ignore"):
-        wrong |= (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
-    bad[index[wrong]] = True
-    return bad
-
-
-def _bad_rings(geoms: np.ndarray, max_spacing_m: float) -> np.ndarray:
-    """Polygons with a ring of fewer than 3 distinct vertices or too long an edge.
-
-    Conservative: it may flag a polygon that the exact check passes (never the reverse),
-    because flagged polygons are checked again one by one.
-    """
-    bad = np.zeros(len(geoms), dtype=bool)
-    if not len(geoms):
-        return bad
-    parts, part_geom = shapely.get_parts(geoms, return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    ring_geom = part_geom[ring_part]
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    # Fewer than 3 distinct vertices (rounded to 1e-9 degrees, as check_polygon does):
-    # every vertex of the ring equals its first vertex A or its first other vertex B.
-    if len(coords):
-        rounded = np.round(coords, 9)
-        starts = np.flatnonzero(np.r_[True, coord_ring[1:] != coord_ring[:-1]])
-        owner = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(coords)]))
-        is_a = (rounded == rounded[starts][owner]).all(axis=1)
-        position = np.arange(len(coords))
-        first_b = np.minimum.reduceat(np.where(is_a, len(coords), position), starts)
-        has_b = first_b < len(coords)
-        b = rounded[np.where(has_b, first_b, starts)][owner]
-        two_at_most = np.logical_and.reduceat(is_a | (rounded == b).all(axis=1), starts)
-        bad[ring_geom[coord_ring[starts][two_at_most]]] = True
-    # Consecutive vertices further apart than max_spacing_m. The check measures on the
-    # ellipsoid; the sphere is within 0.6 % of it and ten times cheaper, so flag edges
-    # above 95 % of the limit on the sphere (the flagged ones are measured exactly).
-    if len(coords) > 1:
-        lengths = _haversine_m(coords[:-1], coords[1:])
-        same_ring = coord_ring[1:] == coord_ring[:-1]
-        too_long = same_ring & ~(lengths <= 0.95 * max_spacing_m)
-        bad[ring_geom[coord_ring[1:][too_long]]] = True
-    return bad
-
-
-def _haversine_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle distance in metres between lon/lat rows of ``a`` and ``b``."""
-    lon1, lat1, lon2, lat2 = (np.radians(v) for v in (a[:, 0], a[:, 1], b[:, 0], b[:, 1]))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + \
-        np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-
-
-def _screen_polygons(values: np.ndarray, max_spacing_m: float = MAX_VERTEX_SPACING_M
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """(2-D geometries, suspects): suspects must go through check_polygon one by one."""
-    suspect = ~_is_geometry(values)
-    geoms = np.where(suspect, None, values)
-    types = shapely.get_type_id(geoms)
-    suspect |= ~np.isin(types, (_POLYGON, _MULTIPOLYGON))
-    suspect |= shapely.is_empty(geoms)
-    ok = ~suspect
-    z = ok & shapely.has_z(geoms)
-    if z.any():
-        geoms[z] = shapely.force_2d(geoms[z])
-    idx = np.flatnonzero(ok)
-    sub = geoms[idx]
-    bad = _bad_lonlat(sub)
-    bad[~bad] = _bad_rings(sub[~bad], max_spacing_m)
-    bad[~bad] = ~shapely.is_valid(sub[~bad])
-    suspect[idx[bad]] = True
-    return geoms, suspect
-
-
-def _screen_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(2-D points, suspects): suspects must go through check_point one by one."""
-    suspect = ~_is_geometry(values)
-    geoms = np.where(suspect, None, values)
-    suspect |= shapely.get_type_id(geoms) != _POINT
-    suspect |= shapely.is_empty(geoms)
-    ok = ~suspect
-    z = ok & shapely.has_z(geoms)
-    if z.any():
-        geoms[z] = shapely.force_2d(geoms[z])
-    idx = np.flatnonzero(ok)
-    suspect[idx[_bad_lonlat(geoms[idx])]] = True
-    return geoms, suspect
 
 
 # --- store helpers ----------------------------------------------------------------------

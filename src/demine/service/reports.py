@@ -26,7 +26,7 @@ from demine.domain.changes import (
     Reversal,
     hazard_codes_touched,
     jsonable,
-    parse_change,
+    parse_changes,
 )
 from demine.domain.entities import QcInspection
 from demine.domain.errors import RuleViolation, ValidationError, WorkflowError
@@ -34,17 +34,22 @@ from demine.domain.vocab import (
     ActivityStatus,
     ActivityType,
     ChangeKind,
+    EvidenceKind,
+    HazardStatus,
     QcResult,
     ReleaseMethod,
     ReportStatus,
     parse_enum,
 )
 from demine.geo.checks import check_code
-from demine.service import status
+from demine.service import bulk, status
 from demine.service.hazards import HazardChange, hazard_values, rebuild_hazard
 from demine.service.reference import ensure_metric_frame
 from demine.store import schema as s
 from demine.store.repository import Repository, UnitOfWork
+
+#: Rows per executemany / codes per IN (...) when a report carries a national data set.
+_INSERT_BATCH = 5_000
 
 
 @dataclass
@@ -69,32 +74,46 @@ def create_draft(repo: Repository, *, author: str, organisation_code: str, info_
                  entries: Sequence[Entry | tuple[str, dict]], summary: str = "",
                  code: str | None = None, synthetic: bool = False) -> str:
     """Store a draft after checking every entry; returns the report's code."""
+    with repo.unit(author, "report drafted") as uow:
+        return add_draft(uow, organisation_code=organisation_code, info_date=info_date,
+                         entries=entries, summary=summary, code=code,
+                         synthetic=synthetic)[0]
+
+
+def add_draft(uow: UnitOfWork, *, organisation_code: str, info_date: date,
+              entries: Sequence[Entry | tuple[str, dict]], summary: str = "",
+              code: str | None = None, synthetic: bool = False) -> tuple[str, int]:
+    """Store a draft inside ``uow``: (code, id). Lets a caller store several drafts, and
+    what it records about them, in one transaction (a field-form ingest does)."""
     if not isinstance(info_date, date):
         raise ValidationError("report", "info_date", f"{info_date!r} is not a date")
-    parsed: list[tuple[ChangeKind, dict, Change]] = []
-    with repo.unit(author, "report drafted") as uow:
-        org_id = uow.id_of(s.organisations, organisation_code)
-        code = check_code(code, record=f"report {code!r}") if code is not None \
-            else uow.next_code(s.reports, "RPT")
-        if uow.row(s.reports, code=code) is not None:
-            raise ValidationError(f"report {code}", "code", "a report with this code exists")
-        for seq, entry in enumerate(entries, start=1):
-            kind, payload = (entry.kind, entry.payload) if isinstance(entry, Entry) else entry
-            kind = parse_enum(ChangeKind, kind, record=_label(code, seq), field="kind")
-            change = parse_change(kind, payload, _label(code, seq))
-            parsed.append((kind, jsonable(payload), change))
-        if not parsed:
-            raise ValidationError(f"report {code}", "entries", "a report needs at least one entry")
-        report_id = uow.insert(s.reports, {
-            "code": code, "status": ReportStatus.DRAFT.value, "info_date": info_date,
-            "author": author, "organisation_id": org_id, "summary": summary,
-            "synthetic": synthetic})
-        for seq, (kind, payload, change) in enumerate(parsed, start=1):
-            codes = hazard_codes_touched(change)
-            uow.conn.execute(s.report_entries.insert().values(
-                report_id=report_id, seq=seq, kind=kind.value, payload=payload,
-                hazard_code=next(iter(codes)) if codes else None))
-    return code
+    org_id = uow.id_of(s.organisations, organisation_code)
+    code = check_code(code, record=f"report {code!r}") if code is not None \
+        else uow.next_code(s.reports, "RPT")
+    if uow.row(s.reports, code=code) is not None:
+        raise ValidationError(f"report {code}", "code", "a report with this code exists")
+    raw = []
+    for seq, entry in enumerate(entries, start=1):
+        kind, payload = (entry.kind, entry.payload) if isinstance(entry, Entry) else entry
+        raw.append((parse_enum(ChangeKind, kind, record=_label(code, seq), field="kind"),
+                    payload, _label(code, seq)))
+    # one batch: a national import drafts its thousands of new hazards in one report
+    parsed = [(kind, jsonable(payload), change) for (kind, payload, _), change
+              in zip(raw, parse_changes(raw), strict=True)]
+    if not parsed:
+        raise ValidationError(f"report {code}", "entries", "a report needs at least one entry")
+    report_id = uow.insert(s.reports, {
+        "code": code, "status": ReportStatus.DRAFT.value, "info_date": info_date,
+        "author": uow.author, "organisation_id": org_id, "summary": summary,
+        "synthetic": synthetic})
+    rows = []
+    for seq, (kind, payload, change) in enumerate(parsed, start=1):
+        codes = hazard_codes_touched(change)
+        rows.append({"report_id": report_id, "seq": seq, "kind": kind.value,
+                     "payload": payload, "hazard_code": next(iter(codes)) if codes else None})
+    for start in range(0, len(rows), _INSERT_BATCH):
+        uow.conn.execute(s.report_entries.insert(), rows[start:start + _INSERT_BATCH])
+    return code, report_id
 
 
 def _transition(uow: UnitOfWork, code: str, allowed_from: ReportStatus,
@@ -146,21 +165,81 @@ def _entries(uow: UnitOfWork, report: dict) -> list[tuple[int, Change]]:
     rows = uow.conn.execute(
         select(s.report_entries.c.seq, s.report_entries.c.kind, s.report_entries.c.payload)
         .where(s.report_entries.c.report_id == report["id"]).order_by(s.report_entries.c.seq))
-    return [(seq, parse_change(kind, payload, _label(report["code"], seq)))
-            for seq, kind, payload in rows]
+    rows = rows.all()
+    changes = parse_changes([(kind, payload, _label(report["code"], seq))
+                             for seq, kind, payload in rows])
+    return [(seq, change) for (seq, _, _), change in zip(rows, changes, strict=True)]
 
 
 def _apply(uow: UnitOfWork, report: dict) -> ApprovalResult:
     touched: set[int] = set()
+    fresh: dict[int, HazardChange] = {}
     result = ApprovalResult(report["code"])
-    for seq, change in _entries(uow, report):
-        label = _label(report["code"], seq)
-        touched |= _apply_change(uow, report, label, change)
-    for hazard_id in sorted(touched):
-        result.hazards.append(rebuild_hazard(uow, hazard_id, report["id"]))
+    entries = _entries(uow, report)
+    start = 0
+    while start < len(entries):
+        end = start
+        while end < len(entries) and isinstance(entries[end][1], NewHazard):
+            end += 1
+        if end > start:  # consecutive new hazards are recorded together
+            ids, ready = _apply_new_hazards(uow, report, entries[start:end])
+            fresh.update(ready)
+            touched |= set(ids) - set(ready)  # direct evidence or tiny: refolded below
+            start = end
+            continue
+        seq, change = entries[start]
+        touched |= _apply_change(uow, report, _label(report["code"], seq), change)
+        start += 1
+    for hazard_id in sorted(touched | set(fresh)):
+        if hazard_id in fresh and hazard_id not in touched:
+            result.hazards.append(fresh[hazard_id])
+        else:
+            result.hazards.append(rebuild_hazard(uow, hazard_id, report["id"]))
+    touched |= set(fresh)
     changes = status.refresh_after_hazards(uow, touched, report["id"])
     result.reopened, result.closed = changes.reopened, changes.closed
     return result
+
+
+def _apply_new_hazards(uow: UnitOfWork, report: dict, run: Sequence[tuple[int, Change]]
+                       ) -> tuple[list[int], dict[int, HazardChange]]:
+    """Record consecutive new-hazard entries at once (:func:`bulk.load_hazards`).
+
+    The same rows, spatial index entries, evidence and audit as recording them one by
+    one, and the same refusal (the first entry whose code is already on the record).
+    Returns the ids of every new hazard and, by id, those whose refold has nothing to
+    do: a new hazard has no outcome, activity or finding, so only direct evidence
+    (SHA -> CHA) or an area under the release threshold gives its refold work; the
+    caller refolds those with every hazard another entry touched.
+    """
+    hazards = [change.hazard for _, change in run]
+    codes = [hz.code for hz in hazards]
+    stored: set[str] = set()
+    for at in range(0, len(codes), _INSERT_BATCH):
+        stored.update(c for (c,) in uow.conn.execute(select(s.hazard_areas.c.code).where(
+            s.hazard_areas.c.code.in_(codes[at:at + _INSERT_BATCH]))))
+    for (seq, _), code in zip(run, codes, strict=True):
+        if code in stored:
+            raise RuleViolation(_label(report["code"], seq), "code",
+                                f"hazard area {code} is already on the record")
+        stored.add(code)  # a second entry of the same code finds the first recorded
+    centre = hazards[0].polygon.centroid  # the first one picks the plane, as one by one
+    ensure_metric_frame(uow, centre.x, centre.y)
+    ids = bulk.load_hazards(uow, hazards, report_id=report["id"])
+    released_below = uow.settings().rules.released_below_m2
+    areas: dict[int, float] = {}
+    for at in range(0, len(ids), _INSERT_BATCH):
+        areas.update(uow.conn.execute(select(s.hazard_areas.c.id, s.hazard_areas.c.original_m2)
+                                      .where(s.hazard_areas.c.id.in_(ids[at:at + _INSERT_BATCH]))
+                                      ).all())
+    fresh: dict[int, HazardChange] = {}
+    for hid, hz in zip(ids, hazards, strict=True):
+        area = float(areas[hid])
+        direct = any(EvidenceKind(e.kind) is EvidenceKind.DIRECT for e in hz.evidence)
+        if not direct and area >= released_below:
+            fresh[hid] = HazardChange(hz.code, HazardStatus.OPEN.value, HazardStatus.OPEN.value,
+                                      area, area)
+    return ids, fresh
 
 
 def _hazard_id(uow: UnitOfWork, code: str, label: str, field_name: str = "hazard_code") -> int:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import shapely
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 
 from demine.store import schema as s
@@ -28,19 +29,39 @@ class StatusChanges:
     checked: int = 0
 
 
+#: Hazards up to which settlements near them are found with one index query each.
+_BBOX_QUERIES_UP_TO = 200
+_IDS_PER_QUERY = 5_000
+
+
 def settlements_near_hazards(uow: UnitOfWork, hazard_ids: Iterable[int]) -> set[int]:
     """Settlements blocked by these hazards now, or close enough to be blocked next."""
     ids = list(hazard_ids)
     if not ids:
         return set()
     d = uow.settings().closure_distance_m
-    found = {r[0] for r in uow.conn.execute(
-        select(s.settlement_blockers.c.settlement_id).where(
-            s.settlement_blockers.c.hazard_id.in_(ids)))}
-    for (geom,) in uow.conn.execute(
-            select(s.hazard_areas.c.remaining_m).where(s.hazard_areas.c.id.in_(ids))):
-        if geom is None or geom.is_empty:
-            continue
+    found: set[int] = set()
+    geoms = []
+    for at in range(0, len(ids), _IDS_PER_QUERY):  # under both stores' parameter limits
+        chunk = ids[at:at + _IDS_PER_QUERY]
+        found.update(r[0] for r in uow.conn.execute(
+            select(s.settlement_blockers.c.settlement_id).where(
+                s.settlement_blockers.c.hazard_id.in_(chunk))))
+        geoms.extend(geom for (geom,) in uow.conn.execute(
+            select(s.hazard_areas.c.remaining_m).where(s.hazard_areas.c.id.in_(chunk)))
+            if geom is not None and not geom.is_empty)
+    if len(geoms) > _BBOX_QUERIES_UP_TO:
+        # a national import: one read of the settlements beats a query per hazard
+        bounds = shapely.bounds(np.asarray(geoms, dtype=object))
+        boxes = shapely.box(bounds[:, 0] - d, bounds[:, 1] - d, bounds[:, 2] + d,
+                            bounds[:, 3] + d)
+        rows = uow.conn.execute(select(s.settlements.c.id, s.settlements.c.closure_m)).all()
+        if rows:
+            tree = shapely.STRtree(np.asarray([g for _, g in rows], dtype=object))
+            hit = np.unique(tree.query(boxes)[1])  # envelopes meet, as the index's test
+            found.update(int(rows[i][0]) for i in hit.tolist())
+        return found
+    for geom in geoms:
         minx, miny, maxx, maxy = geom.bounds
         found.update(uow.spatial.ids_intersecting_bbox(
             uow.conn, "settlements", "closure_m", (minx - d, miny - d, maxx + d, maxy + d)))

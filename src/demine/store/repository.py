@@ -35,6 +35,7 @@ ENTITY_OF_TABLE = {
     "accidents": "accident", "outcome_polygons": "outcome_polygon", "findings": "finding",
     "evidence_items": "evidence_item", "settings": "setting", "roads": "road",
     "qc_inspections": "qc_inspection", "users": "user",
+    "form_submissions": "form_submission",
 }
 #: Metric copies of geometries are derived; the audit keeps the WGS84 shape only. A
 #: password hash is no business of anyone reading the audit trail.

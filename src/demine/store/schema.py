@@ -351,6 +351,22 @@ api_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+#: Field-form submissions already turned into draft reports, by their instance uuid
+#: (ODK's meta/instanceID): a second ingest of the same export creates nothing.
+form_submissions = Table(
+    "form_submissions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("instance_uuid", String(64), nullable=False, unique=True),
+    Column("form_id", String(64), nullable=False),
+    Column("form_version", String(32)),
+    Column("report_id", ForeignKey("reports.id"), nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("source_row", Integer, nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("ingested_by", String(128), nullable=False),
+)
+
 #: Tables whose geometry gets a spatial index: R*Tree on SQLite, GiST on PostGIS.
 SPATIAL_INDEXES: dict[str, tuple[str, ...]] = {
     "hazard_areas": ("geom", "remaining_m"),

@@ -1,0 +1,379 @@
+"""Import of operational records: activities, findings and accidents (issue 3, "Import").
+
+These are facts reported by an operator, not reference data, so they enter the record
+the way hazards do: one report per import, holding an entry per new or changed record
+(``activity``, ``finding``, ``accident``), submitted, and approved in the same call only
+when asked (``--approve``). Approval applies them through the core's own code
+(:mod:`demine.service.reports`): hazard areas are refolded, settlements re-derived, and
+every version audited with the report. Nothing here writes a record directly.
+
+Matching, so that importing the same file again changes nothing:
+
+- activities by code. A changed attribute becomes an ``activity`` entry carrying only
+  what changed (a new version of the activity once approved); an activity cannot move
+  to another hazard area.
+- accidents by code. An accident on the record is not changed by import (a report
+  reversal is the way to correct one); the same accident again is "unchanged".
+- findings have no code of their own: a finding is the same when it has the same
+  activity, EO category, date found and point (to 1e-9°). The same item with other
+  details (model, condition, depth, disposal) is refused, not duplicated.
+A record already waiting in an open (draft or submitted) report counts as unchanged when
+the file says the same, and is refused naming that report when it says otherwise.
+
+Links are by code and must exist on the record: an activity's hazard area (and its
+organisation and team when given), a finding's activity (and, when the file has one,
+that activity's hazard), an accident's activity. A code that is not on the record is
+refused naming it, and one still waiting in an open report names that report.
+
+Victims of an accident come from a ``victims`` layer or sheet of the same file (demine's
+own export layout: ``accident_code``, ``outcome``, ``role``, ``sex``, ``age``,
+``activity_at_time``). Sex, age, activity at the time and the accident's narrative are
+personal data: the report entry stores them as the core does, and no rejection message
+quotes them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyogrio
+import shapely
+from sqlalchemy import Table, select
+
+from demine.domain.errors import ValidationError
+from demine.domain.vocab import ChangeKind, ReportStatus
+from demine.io import import_rows as rows_
+from demine.io.import_rows import Candidate, Plan, Rejection, shape_key
+from demine.io.mapping import normalise
+from demine.store import schema as s
+from demine.store.repository import UnitOfWork
+
+_CHUNK = 5_000
+_OPEN = (ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value)
+
+#: The report entry kind each layer's records become.
+ENTRY_KIND = {"activities": ChangeKind.ACTIVITY.value, "findings": ChangeKind.FINDING.value,
+              "accidents": ChangeKind.ACCIDENT.value}
+ACTIVITY_ATTRIBUTES = ("type", "status", "organisation_code", "team_code", "planned_start",
+                       "planned_end", "actual_start", "actual_end", "suspension_reason",
+                       "clearance_depth_mm")
+
+
+def _chunks(values: Sequence) -> list[Sequence]:
+    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def _codes_on_record(uow: UnitOfWork, table: Table, codes: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(codes)):
+        found.update((c, int(i)) for c, i in uow.conn.execute(
+            select(table.c.code, table.c.id).where(table.c.code.in_(list(chunk)))))
+    return found
+
+
+def _open_entries(uow: UnitOfWork, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """(report code, payload) of every entry of ``kind`` in a draft or submitted report."""
+    e, r = s.report_entries, s.reports
+    return [(code, payload) for code, payload in uow.conn.execute(
+        select(r.c.code, e.c.payload).join(r, r.c.id == e.c.report_id)
+        .where(e.c.kind == kind, r.c.status.in_(_OPEN)).order_by(r.c.id, e.c.seq))]
+
+
+def _pending_codes(uow: UnitOfWork, kind: str, key: str = "code") -> dict[str, str]:
+    """{record code: report code} of records of ``kind`` waiting in an open report."""
+    return {payload[key]: report for report, payload in _open_entries(uow, kind)
+            if isinstance(payload, dict) and payload.get(key)}
+
+
+def _missing(entity: str, code: str, pending: dict[str, str]) -> str:
+    if code in pending:
+        return (f"{entity} {code} awaits approval in report {pending[code]}; approve that "
+                "report before importing records that refer to it")
+    return f"{entity} {code} is not on the record; import or report it first"
+
+
+def _same_entry(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two entry payloads say the same (geometries to 1e-9°, absent = empty)."""
+    keys = set(a) | set(b)
+    for key in keys:
+        x, y = a.get(key), b.get(key)
+        if key == "geometry":
+            gx, gy = (shapely.geometry.shape(g) if isinstance(g, dict) else g for g in (x, y))
+            if not rows_.same_shape(gx, gy):
+                return False
+        elif (x in (None, "", [])) != (y in (None, "", [])) or (x not in (None, "", [])
+                                                                 and x != y):
+            return False
+    return True
+
+
+# --- activities -------------------------------------------------------------------------
+
+def compare_activities(uow: UnitOfWork, file: str, candidates: list[Candidate]) -> Plan:
+    plan = Plan()
+    a, h, o, t = s.activities, s.hazard_areas, s.organisations, s.teams
+    stored: dict[str, dict[str, Any]] = {}
+    codes = [c.code for c in candidates]
+    for chunk in _chunks(codes):
+        query = select(a, h.c.code.label("hazard_code"), o.c.code.label("organisation_code"),
+                       t.c.code.label("team_code")) \
+            .join(h, h.c.id == a.c.hazard_id).join(o, o.c.id == a.c.organisation_id) \
+            .outerjoin(t, t.c.id == a.c.team_id).where(a.c.code.in_(list(chunk)))
+        for row in uow.conn.execute(query).mappings():
+            stored[row["code"]] = {k: (v.isoformat() if isinstance(v, date) else v)
+                                   for k, v in row.items()}
+    hazards = _codes_on_record(uow, h, {c.values["hazard_code"] for c in candidates})
+    pending_hazards = _pending_codes(uow, ChangeKind.NEW_HAZARD.value)
+    orgs = _codes_on_record(uow, o, {c.values["organisation_code"] for c in candidates
+                                     if c.values.get("organisation_code")})
+    teams = _codes_on_record(uow, t, {c.values["team_code"] for c in candidates
+                                      if c.values.get("team_code")})
+    pending = defaultdict(list)
+    for report, payload in _open_entries(uow, ChangeKind.ACTIVITY.value):
+        pending[payload.get("code")].append((report, payload))
+    for c in candidates:
+        v = c.values
+        refusals = []
+        if v["hazard_code"] not in hazards:
+            refusals.append(("hazard_code", _missing("hazard area", v["hazard_code"],
+                                                     pending_hazards)))
+        for key, found, entity in (("organisation_code", orgs, "organisation"),
+                                   ("team_code", teams, "team")):
+            if v.get(key) and v[key] not in found:
+                refusals.append((key, f"{entity} {v[key]} is not on the record"))
+        row = stored.get(c.code)
+        if row is not None and row["hazard_code"] != v["hazard_code"]:
+            refusals.append(("hazard_code", f"activity {c.code} works on hazard area "
+                                            f"{row['hazard_code']}; an activity does not move "
+                                            "to another hazard area"))
+        if row is None and not v.get("type"):
+            refusals.append(("type", f"activity {c.code} is new: its type is required"))
+        if refusals:
+            plan.rejected.extend(Rejection(file, c.row, f, p) for f, p in refusals)
+            continue
+        attrs = {k: v[k] for k in ACTIVITY_ATTRIBUTES if k in v}
+        changed = attrs if row is None else {k: x for k, x in attrs.items() if row.get(k) != x}
+        entry = {"code": c.code, "hazard_code": v["hazard_code"], **changed}
+        waiting = pending.get(c.code, [])
+        if waiting:
+            report, payload = waiting[-1]
+            if _same_entry({**payload, **entry}, payload):
+                plan.unchanged += 1
+            else:
+                plan.rejected.append(Rejection(
+                    file, c.row, "code", f"activity {c.code} awaits approval in report "
+                    f"{report} with other values; approve or reject that report first"))
+            continue
+        if row is not None and not changed:
+            plan.unchanged += 1
+            continue
+        c.values = entry
+        if row is None:
+            plan.new.append(c)
+        else:
+            plan.changed.append((c, row, changed))
+    return plan
+
+
+# --- findings ---------------------------------------------------------------------------
+
+def _finding_key(activity_code: str, eo_category: str, found_on: str, point) -> tuple:
+    return (activity_code, eo_category, found_on, shape_key(point))
+
+
+_FINDING_DETAILS = ("model", "condition", "depth_mm", "disposal")
+
+
+def compare_findings(uow: UnitOfWork, file: str, candidates: list[Candidate]) -> Plan:
+    plan = Plan()
+    a, h, f = s.activities, s.hazard_areas, s.findings
+    wanted = sorted({c.values["activity_code"] for c in candidates})
+    activities: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(wanted):
+        for code, aid, hazard in uow.conn.execute(
+                select(a.c.code, a.c.id, h.c.code).join(h, h.c.id == a.c.hazard_id)
+                .where(a.c.code.in_(list(chunk)))):
+            activities[code] = (int(aid), hazard)
+    pending_activities = _pending_codes(uow, ChangeKind.ACTIVITY.value)
+    stored: dict[tuple, dict[str, Any]] = {}
+    ids = {aid: code for code, (aid, _) in activities.items()}
+    for chunk in _chunks(sorted(ids)):
+        for row in uow.conn.execute(select(f).where(f.c.activity_id.in_(list(chunk)),
+                                                    f.c.void.is_(False))).mappings():
+            key = _finding_key(ids[row["activity_id"]], row["eo_category"],
+                               row["found_on"].isoformat(), row["geom"])
+            stored[key] = dict(row)
+    pending: dict[tuple, tuple[str, dict[str, Any]]] = {}
+    for report, payload in _open_entries(uow, ChangeKind.FINDING.value):
+        try:
+            point = shapely.geometry.shape(payload["geometry"])
+            key = _finding_key(payload["activity_code"], payload["eo_category"],
+                               str(payload["found_on"]), point)
+        except (KeyError, TypeError, ValueError, shapely.errors.ShapelyError):
+            continue
+        pending[key] = (report, payload)
+    for c in candidates:
+        v = c.values
+        code = v["activity_code"]
+        if code not in activities:
+            plan.rejected.append(Rejection(file, c.row, "activity_code",
+                                           _missing("activity", code, pending_activities)))
+            continue
+        hazard = activities[code][1]
+        if v.get("hazard_code") and v["hazard_code"] != hazard:
+            plan.rejected.append(Rejection(
+                file, c.row, "hazard_code", f"activity {code} works on hazard area {hazard}, "
+                                            f"not {v['hazard_code']}"))
+            continue
+        key = _finding_key(code, v["eo_category"], v["found_on"], c.geometry)
+        known = stored.get(key)
+        if known is None and key in pending:
+            known = pending[key][1]
+        if known is not None:
+            other = [d for d in _FINDING_DETAILS if (known.get(d) or None) != (v.get(d) or None)]
+            if other:
+                where = "on the record" if key in stored else \
+                    f"awaiting approval in report {pending[key][0]}"
+                plan.rejected.append(Rejection(
+                    file, c.row, other[0],
+                    f"this {v['eo_category']} found on {v['found_on']} by activity {code} is "
+                    f"{where} with other {', '.join(other)}; changing a finding by import is "
+                    "not supported: report a reversal and the corrected finding"))
+            else:
+                plan.unchanged += 1
+            continue
+        c.values = {"activity_code": code, "geometry": c.geometry,
+                    **{k: v[k] for k in ("eo_category", "found_on", *_FINDING_DETAILS)
+                       if v.get(k) is not None}}
+        plan.new.append(c)
+    return plan
+
+
+# --- accidents --------------------------------------------------------------------------
+
+_ACCIDENT_FIELDS = ("accident_date", "type", "device_category", "activity_code")
+
+
+def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
+                      victims: dict[str, list[dict[str, Any]]]) -> Plan:
+    plan = Plan()
+    t, a = s.accidents, s.activities
+    stored: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks([c.code for c in candidates]):
+        for row in uow.conn.execute(
+                select(t, a.c.code.label("activity_code")).outerjoin(a, a.c.id == t.c.activity_id)
+                .where(t.c.code.in_(list(chunk)))).mappings():
+            stored[row["code"]] = dict(row)
+    activities = _codes_on_record(uow, a, {c.values["activity_code"] for c in candidates
+                                           if c.values.get("activity_code")})
+    pending_activities = _pending_codes(uow, ChangeKind.ACTIVITY.value)
+    pending = {payload.get("code"): (report, payload)
+               for report, payload in _open_entries(uow, ChangeKind.ACCIDENT.value)}
+    for c in candidates:
+        v = c.values
+        if v.get("activity_code") and v["activity_code"] not in activities:
+            plan.rejected.append(Rejection(file, c.row, "activity_code", _missing(
+                "activity", v["activity_code"], pending_activities)))
+            continue
+        entry = {"code": c.code, "geometry": c.geometry, **v,
+                 "victims": victims.get(c.code, [])}
+        row = stored.get(c.code)
+        if row is not None:
+            current = {k: (row[k].isoformat() if isinstance(row[k], date) else row[k])
+                       for k in _ACCIDENT_FIELDS}
+            other = [k for k in _ACCIDENT_FIELDS if (current[k] or None) != (v.get(k) or None)]
+            if "narrative" in v and (row["narrative"] or "") != v["narrative"]:
+                other.append("narrative")
+            if not rows_.same_shape(row["geom"], c.geometry):
+                other.append("geometry")
+            if other:
+                plan.rejected.append(Rejection(
+                    file, c.row, other[0],
+                    f"accident {c.code} is on the record with other {', '.join(other)}; "
+                    "an accident is corrected by a report reversal, not by import"))
+            else:
+                plan.unchanged += 1
+            continue
+        if c.code in pending:
+            report, payload = pending[c.code]
+            if _same_entry({k: x for k, x in entry.items() if k != "victims"},
+                           {k: x for k, x in payload.items() if k in entry and k != "victims"}):
+                plan.unchanged += 1
+            else:
+                plan.rejected.append(Rejection(
+                    file, c.row, "code", f"accident {c.code} awaits approval in report "
+                    f"{report} with other values; approve or reject that report first"))
+            continue
+        c.values = entry
+        plan.new.append(c)
+    return plan
+
+
+#: Column names of a victims layer: demine field -> names recognised (normalised).
+VICTIM_COLUMNS = {
+    "accident_code": ("accident_code", "accident_id", "incident_code", "accident", "code"),
+    "outcome": ("outcome", "killed_injured", "victim_outcome"),
+    "role": ("role", "victim_role", "victim_type"),
+    "sex": ("sex", "gender"),
+    "age": ("age", "age_years"),
+    "activity_at_time": ("activity_at_time", "activity_at_accident", "doing"),
+}
+
+
+def read_victims(path: Path, source: str, file: str, rejected: list[Rejection]
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """Victims by accident code from the file's ``victims`` layer or sheet (none: {}).
+
+    A bad victim row is refused as ``<file> victims row N``; its values are not quoted.
+    """
+    try:
+        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except Exception:  # unreadable: the accidents layer itself was read already
+        return {}
+    layer = next((n for n in names if normalise(n) == "victims"), None)
+    if layer is None:
+        return {}
+    suffix = path.suffix.lower()
+    options = {"HEADERS": "FORCE", "FIELD_TYPES": "AUTO"} if suffix == ".xlsx" else {}
+    frame: pd.DataFrame = pyogrio.read_dataframe(source, layer=layer, read_geometry=False,
+                                                 **options)
+    by_norm = {normalise(c): c for c in frame.columns}
+    columns = {}
+    for fld, variants in VICTIM_COLUMNS.items():
+        column = next((by_norm[v] for v in variants if v in by_norm), None)
+        if column is not None:
+            columns[fld] = column
+    label = f"{file}:victims"
+    for needed in ("accident_code", "outcome", "role"):
+        if needed not in columns:
+            rejected.append(Rejection(label, 1, needed, "required column not found in the "
+                                                        "victims layer"))
+            return {}
+    first = 2 if suffix in (".csv", ".xlsx") else 1
+    cells_of = {fld: frame[col].tolist() for fld, col in columns.items()}
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in range(len(frame)):
+        cells = {fld: values[i] for fld, values in cells_of.items()}
+        record = f"{label} row {first + i}"
+        try:
+            code = rows_.code_of(cells["accident_code"], record, "accident_code")
+        except ValidationError as exc:
+            rejected.append(Rejection(label, first + i, "accident_code", exc.problem))
+            continue
+        values, problems = rows_.victim(cells, record)
+        rejected.extend(Rejection(label, first + i, fld, why) for fld, why in problems)
+        if values is not None:
+            found[code].append(values)
+    return dict(found)
+
+
+def entries(layer: str, plan: Plan) -> list[tuple[str, dict[str, Any]]]:
+    """The report entries of a plan: one per new or changed record, in file order."""
+    kind = ENTRY_KIND[layer]
+    chosen = sorted([*plan.new, *(c for c, _, _ in plan.changed)], key=lambda c: c.row)
+    return [(kind, c.values) for c in chosen]
