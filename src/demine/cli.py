@@ -76,6 +76,10 @@ def init(
 def demo(
     db: DbOption = None,
     seed: Annotated[int, typer.Option(help="seed of the synthetic district")] = 7,
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="then serve it: the web page, API and tiles, with demo accounts")] = False,
+    host: Annotated[str, typer.Option(help="with --serve: address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="with --serve: TCP port")] = 8000,
 ) -> None:
     """Load the synthetic demo district (safe to re-run) and print its summary."""
     from demine.scenario.district import load_demo
@@ -91,6 +95,44 @@ def demo(
         _print_teams(repo)
         console.print(f"database: {repo.display_url}  (try `demine status`, `demine hazards`, "
                       "`demine history HA-...`)")
+        if serve:
+            url = repo.url
+            _demo_accounts(repo)
+    if serve:
+        from demine.cli_server import serve_demo
+
+        serve_demo(url, host=host, port=port)
+
+
+#: user name -> (role, organisation) of the accounts ``demine demo --serve`` provides
+DEMO_ACCOUNTS = {
+    "demo.im": ("information_manager", None),
+    "demo.operator": ("operator_editor", "FDU"),
+    "demo.viewer": ("viewer", None),
+}
+
+
+def _demo_accounts(repo: Repository) -> None:
+    """Demo accounts with passwords made up now and shown once: nothing to remember,
+    nothing in the repository, and an earlier run's passwords stop working."""
+    import secrets
+
+    from demine.service import accounts
+
+    table = Table(title="Demo accounts (passwords valid until the next `demine demo --serve`)")
+    for col in ("user", "role", "password"):
+        table.add_column(col)
+    existing = {u.username for u in accounts.list_users(repo)}
+    for name, (role, org) in DEMO_ACCOUNTS.items():
+        password = secrets.token_urlsafe(12)
+        if name in existing:
+            accounts.reset_password(repo, author="demine demo", username=name,
+                                    password=password)
+        else:
+            accounts.add_user(repo, author="demine demo", username=name, password=password,
+                              role=role, organisation_code=org)
+        table.add_row(name, role + (f" ({org})" if org else ""), password)
+    console.print(table)
 
 
 def _print_status(repo: Repository, closed_only: bool = True) -> None:
@@ -388,6 +430,11 @@ app.command("import")(cli_import.import_command)
 from demine import cli_exchange  # noqa: E402
 
 app.command("export")(cli_exchange.export)
+
+# Field forms (issue 3): build the XLSForms, ingest their submissions as drafts.
+from demine import cli_forms  # noqa: E402
+
+app.add_typer(cli_forms.forms_app, name="forms")
 
 # District planning (issue 6): plan and forecast.
 from demine import cli_planning  # noqa: E402

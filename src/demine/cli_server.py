@@ -57,6 +57,19 @@ def serve(
         uvicorn.Server(config).run(sockets=[sock])
 
 
+def serve_demo(url: str, *, host: str, port: int) -> None:
+    """Serve the demo district with a server secret made up for this run only: the
+    demo's tokens die with the process, and no secret is written anywhere."""
+    import secrets
+
+    from demine.api.config import SECRET_ENV
+
+    os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(48))
+    console.print(f"[bold green]Open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}"
+                  f":{port}/ in a browser[/] and log in with an account above (Ctrl+C stops).")
+    serve(db=url, host=host, port=port, workers=1, secret_file=None)
+
+
 def _tcp_socket(host: str, port: int) -> socket.socket:
     """The listening socket, created with ``IPPROTO_TCP`` named explicitly.
 

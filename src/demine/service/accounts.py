@@ -176,6 +176,19 @@ def logout(repo: Repository, *, secret: str, token: str, username: str) -> None:
             s.api_tokens.c.revoked_at.is_(None)).values(revoked_at=uow.now))
 
 
+def reset_password(repo: Repository, *, author: str, username: str, password: str) -> None:
+    """Set a user's password as an administrator does (no old password); every session
+    of the user ends. ``demine demo --serve`` gives its demo accounts fresh ones."""
+    with repo.unit(author, f"user {username} password reset") as uow:
+        row = _user_row(uow, username)
+        _check_password(row["username"], password)
+        uow.update(s.users, row["id"], {"password_hash": hash_password(password)},
+                   action="password")
+        uow.conn.execute(update(s.api_tokens).where(
+            s.api_tokens.c.user_id == row["id"], s.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=uow.now))
+
+
 def change_password(repo: Repository, *, username: str, old_password: str,
                     new_password: str) -> None:
     """Change one's own password; every other session of the user is ended."""
