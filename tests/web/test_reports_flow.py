@@ -18,10 +18,10 @@ def _api(server, path: str, **params) -> dict:
                      timeout=30).json()
 
 
-def _closed_by_one_untouched(server, skip: set[str] = frozenset()) -> tuple[dict, dict]:
+def _closed_by_one_untouched(server) -> tuple[dict, dict]:
     for settlement in _api(server, "/api/v1/settlements", status="closed",
                            limit=1000)["items"]:
-        if len(settlement["blocking_hazards"]) != 1 or settlement["code"] in skip:
+        if len(settlement["blocking_hazards"]) != 1:
             continue
         hazard = _api(server, f"/api/v1/hazards/{settlement['blocking_hazards'][0]}")
         if hazard["remaining_m2"] == hazard["original_m2"]:
