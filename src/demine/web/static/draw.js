@@ -33,6 +33,10 @@ export class Drawing {
       ],
     });
     this.draw.start();
+    // terra-draw edits outer edges only: the holes of a loaded outline are kept here, by
+    // feature id, and put back when the polygon is read (a hole the edited edge no
+    // longer surrounds makes the polygon invalid, which the server then says)
+    this.holes = new Map();
     this.draw.setMode("static");
     this.onChange = onChange;
     this.draw.on("finish", () => {
@@ -57,12 +61,16 @@ export class Drawing {
   loadPolygon(geometry) {
     this.removeKind("Polygon");
     const parts = geometry.type === "MultiPolygon" ? geometry.coordinates : [geometry.coordinates];
-    const features = parts.map((rings) => ({
-      id: this.draw.getFeatureId(),
-      type: "Feature",
-      geometry: { type: "Polygon", coordinates: rings },
-      properties: { mode: "polygon" },
-    }));
+    const features = parts.map((rings) => {
+      const id = this.draw.getFeatureId();
+      if (rings.length > 1) this.holes.set(id, rings.slice(1));
+      return {
+        id,
+        type: "Feature",
+        geometry: { type: "Polygon", coordinates: [rings[0]] },
+        properties: { mode: "polygon" },
+      };
+    });
     const results = this.draw.addFeatures(features);
     const refused = results.filter((r) => !r.valid);
     if (refused.length) {
@@ -75,6 +83,7 @@ export class Drawing {
   removeKind(type) {
     const ids = this.draw.getSnapshot().filter((f) => f.geometry.type === type).map((f) => f.id);
     if (ids.length) this.draw.removeFeatures(ids);
+    if (type === "Polygon") this.holes.clear();
   }
 
   /** The drawn polygons as one geometry, or null when none is drawn. */
@@ -82,8 +91,9 @@ export class Drawing {
     const polygons = this.draw.getSnapshot().filter((f) => f.geometry.type === "Polygon"
       && f.geometry.coordinates[0].length >= 4);
     if (!polygons.length) return null;
-    if (polygons.length === 1) return polygons[0].geometry;
-    return { type: "MultiPolygon", coordinates: polygons.map((f) => f.geometry.coordinates) };
+    const rings = polygons.map((f) => [f.geometry.coordinates[0], ...(this.holes.get(f.id) || [])]);
+    if (rings.length === 1) return { type: "Polygon", coordinates: rings[0] };
+    return { type: "MultiPolygon", coordinates: rings };
   }
 
   /** The drawn points, each with its terra-draw id, in the order they were placed. */
@@ -98,6 +108,7 @@ export class Drawing {
 
   clear() {
     this.draw.clear();
+    this.holes.clear();
     this.draw.setMode("static");
   }
 
