@@ -7,16 +7,13 @@ so the routes only translate between HTTP and those calls.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from demine.api.models import Key
 from demine.api.security import Caller
-from demine.domain.access import Permission
-from demine.domain.errors import NotFound
-from demine.service import dashboard, queries, records
+from demine.service import dashboard, records
 
 router = APIRouter(prefix="/api/v1")
 
@@ -32,15 +29,7 @@ def district_dashboard(request: Request, who: Caller) -> dict[str, Any]:
 @router.get("/settlements/{code}/blockers", tags=["settlements"])
 def settlement_blockers(code: Key, request: Request, who: Caller) -> dict[str, Any]:
     """The hazard areas that keep a settlement closed and what remains of each."""
-    who.require(Permission.READ, f"read settlement {code}")
-    found = queries.settlement_statuses(request.app.state.repo, code=code)
-    if not found:
-        raise NotFound("settlement", code)
-    status = found[0]
-    return {"code": status.code, "name": status.name, "status": status.status,
-            "population": status.population,
-            "blockers": [{**asdict(b), "eo_categories": list(b.eo_categories)}
-                         for b in status.blockers]}
+    return dashboard.settlement_page(request.app.state.repo, code, who)
 
 
 @router.get("/reports/{code}/entries", tags=["reports"])

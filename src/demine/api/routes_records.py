@@ -15,7 +15,7 @@ from pydantic import AfterValidator
 
 from demine.api.models import HistoryOut, Key, RecordPage, storable
 from demine.api.security import Caller
-from demine.service import queries, records
+from demine.service import dashboard, records
 from demine.service.records import MAX_LIMIT, RecordSet
 
 router = APIRouter(prefix="/api/v1")
@@ -118,16 +118,4 @@ for _rs in records.RECORD_SETS.values():
 @router.get("/indicators", tags=["indicators"])
 def indicators(request: Request, who: Caller) -> dict[str, Any]:
     """The district's headline and its trend material: closures, land, finds."""
-    repo = request.app.state.repo
-    ind = queries.indicator(repo)
-    land = queries.land_totals(repo)
-    return {
-        "settlements": {"closed": ind.closed, "total": ind.total,
-                        "population_closed": ind.population_closed,
-                        "population_total": ind.population_total, "headline": ind.headline},
-        "land_released_m2": {"by_method": land.released_by_method,
-                             "by_month": land.released_by_month},
-        "hazards": {"count_by_status": land.count_by_status,
-                    "remaining_m2_by_status": land.by_status},
-        "findings_by_category": queries.findings_by_category(repo),
-    }
+    return dashboard.indicators(request.app.state.repo)

@@ -509,15 +509,7 @@ def _write_teams(repo: Repository, author: str, reason: str, plan: Plan,
 
 def _write_hazards(repo: Repository, author: str, file: str, plan: Plan, organisation: str,
                    info_date: date, approve: bool, tick: Progress) -> str | None:
-    """One report per import: drafted, submitted, and approved only when asked.
-
-    Three transactions (the report workflow's own): a failed approval leaves the report
-    submitted in the queue, where an information manager sees why.
-    """
-    if not plan.new:
-        return None
-    total = len(plan.new)
-    tick("reporting", 0, total)
+    """The new hazards of an import as ``new_hazard`` entries of one report."""
     entries = [("new_hazard", {
         "code": c.code, "name": c.values.get("name", c.code),
         "classification": c.values.get("classification", "SHA"),
@@ -525,20 +517,17 @@ def _write_hazards(repo: Repository, author: str, file: str, plan: Plan, organis
         "blockages": c.values.get("blockages", []),
         # the checked shapely polygon itself: the report stores it as GeoJSON
         "geometry": c.geometry}) for c in plan.new]
-    code = reports.create_draft(repo, author=author, organisation_code=organisation,
-                                info_date=info_date, entries=entries, summary=f"import {file}")
-    reports.submit(repo, code, author)
-    tick("reporting", total // 2, total)
-    if approve:
-        reports.approve(repo, code, author)
-    tick("reporting", total, total)
-    return code
+    return _write_report(repo, author, file, entries, organisation, info_date, approve, tick)
 
 
 def _write_report(repo: Repository, author: str, file: str,
                   entries: list[tuple[str, dict[str, Any]]], organisation: str,
                   info_date: date, approve: bool, tick: Progress) -> str | None:
-    """Activities, findings, accidents: one report per import, as for hazards."""
+    """One report per import: drafted, submitted, and approved only when asked.
+
+    Three transactions (the report workflow's own): a failed approval leaves the report
+    submitted in the queue, where an information manager sees why.
+    """
     if not entries:
         return None
     total = len(entries)

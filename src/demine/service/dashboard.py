@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from demine.domain.access import Permission, Principal
+from demine.domain.errors import NotFound
 from demine.service import queries
 from demine.store import schema as s
 from demine.store.repository import Repository
@@ -94,28 +95,49 @@ def _bracket(age: int | None) -> str:
     return next(words for low, high, words in AGE_BRACKETS if low <= age <= high)
 
 
-def dashboard(repo: Repository, who: Principal) -> dict[str, Any]:
-    """Everything the dashboard draws, as JSON-ready values."""
-    who.require(Permission.READ, "the district dashboard")
+def indicators(repo: Repository) -> dict[str, Any]:
+    """The district's figures: closures, land by status, method and month, finds."""
     ind = queries.indicator(repo)
     land = queries.land_totals(repo)
-    teams = queries.teams(repo)
-    with repo.reader() as uow:
-        in_progress = uow.conn.execute(
-            select(func.count()).select_from(s.activities)
-            .where(s.activities.c.status == "in_progress")).scalar_one()
     return {
         "settlements": {"closed": ind.closed, "total": ind.total,
                         "population_closed": ind.population_closed,
                         "population_total": ind.population_total, "headline": ind.headline},
-        "trend": [{"date": p.day.isoformat(), "closed": p.closed}
-                  for p in closure_trend(repo)],
         "land_released_m2": {"by_method": land.released_by_method,
                              "by_month": land.released_by_month},
         "hazards": {"count_by_status": land.count_by_status,
                     "remaining_m2_by_status": land.by_status},
         "findings_by_category": queries.findings_by_category(repo),
+    }
+
+
+def dashboard(repo: Repository, who: Principal) -> dict[str, Any]:
+    """Everything the dashboard draws, as JSON-ready values: the indicators with the
+    trend, accidents, and the teams with what they work on."""
+    who.require(Permission.READ, "the district dashboard")
+    with repo.reader() as uow:
+        in_progress = uow.conn.execute(
+            select(func.count()).select_from(s.activities)
+            .where(s.activities.c.status == "in_progress")).scalar_one()
+    return {
+        **indicators(repo),
+        "trend": [{"date": p.day.isoformat(), "closed": p.closed}
+                  for p in closure_trend(repo)],
         "accidents": accident_counts(repo, who),
         "activities_in_progress": int(in_progress),
-        "teams": [{**asdict(t), "working_on": list(t.working_on)} for t in teams],
+        "teams": [{**asdict(t), "working_on": list(t.working_on)}
+                  for t in queries.teams(repo)],
     }
+
+
+def settlement_page(repo: Repository, code: str, who: Principal) -> dict[str, Any]:
+    """A settlement with the hazard areas that keep it closed and what remains of each."""
+    who.require(Permission.READ, f"read settlement {code}")
+    found = queries.settlement_statuses(repo, code=code)
+    if not found:
+        raise NotFound("settlement", code)
+    status = found[0]
+    return {"code": status.code, "name": status.name, "status": status.status,
+            "population": status.population,
+            "blockers": [{**asdict(b), "eo_categories": list(b.eo_categories)}
+                         for b in status.blockers]}

@@ -89,11 +89,7 @@ export function buildStyle(base) {
     version: 8,
     name: "demine operations",
     sources: {
-      hazards: tiles(base, "hazards"),
-      outcomes: tiles(base, "outcomes"),
-      settlements: tiles(base, "settlements"),
-      findings: tiles(base, "findings"),
-      accidents: tiles(base, "accidents"),
+      ...Object.fromEntries(TILE_SOURCES.map((layer) => [layer, tiles(base, layer)])),
       selection: { type: "geojson", data: empty },
       review: { type: "geojson", data: empty },
     },
