@@ -212,6 +212,7 @@ def coverage(
                             f"{m.min_turn_radius_m:g} m, {m.speed_m_s:g} m/s"),
                 ("swaths", f"{plan.swath_count:,}"),
                 ("headland passes", f"{len(plan.headland):,}"),
+                ("touch-up passes", f"{len(plan.touch_ups):,}"),
                 ("turns", f"{plan.turn_count:,}"),
                 ("path length (m)", m2(plan.path_length_m)),
                 ("time estimate", f"{hours:,.1f} h ({hours / 8:,.1f} working days of 8 h)"),

@@ -160,11 +160,22 @@ TWO_CLOSE_TRIANGLES = shapely.from_wkt(
     "1.8343363858283102 -3.5546040600362696, 2.161209223472559 3.365883939231586))")
 
 
+# a stress run's worst case: two close holes (5.8 m apart) whose 4-pass rings and the
+# swath ends left a 7 m x 1 m lens (6.3 m2) unworked before touch-up passes existed
+CLOSE_HEPTAGON_AND_TRIANGLE = shapely.from_wkt(
+    "POLYGON ((102.94 -75.82, 15.04 -83.31, -39.66 -71.87, -122.89 -22.12, -77.88 31.06, "
+    "-49.72 73.95, 22.17 93.9, 106.35 70.71, 64.69 -2.59, 102.94 -75.82), "
+    "(-11.41 -25.19, -9.3 -33.41, -1.55 -36.89, 6 -33, 7.67 -24.68, 2.2 -18.18, "
+    "-6.29 -18.41, -11.41 -25.19), (11.62 -34.27, 21.16 -31.48, 13.98 -24.61, "
+    "11.62 -34.27))")
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(areas_with_holes(), st.sampled_from([FLAIL, WHEELED, Machine(1.7, overlap_m=0.0),
                                             Machine(3.0, overlap_fraction=0.1,
                                                     headland_width_m=4.0)]))
 @example(TWO_CLOSE_TRIANGLES, WHEELED)
+@example(CLOSE_HEPTAGON_AND_TRIANGLE, WHEELED)
 def test_random_polygons_with_holes_are_covered_completely(area, machine):
     assume(area.is_valid)
     plan = plan_coverage(area, machine)
@@ -187,6 +198,24 @@ def test_ground_between_the_merged_rings_of_two_close_holes_is_covered():
     for y in (5.8, -5.5):
         assert plan.footprint.buffer(1e-9).covers(Point(6.46, y))
     assert_route_avoids(plan, noway_of(TWO_CLOSE_TRIANGLES))
+    assert_continuous(plan)
+
+
+def test_ground_the_swaths_and_rings_leave_gets_touch_up_passes_driven_last():
+    plan = plan_coverage(CLOSE_HEPTAGON_AND_TRIANGLE, WHEELED)
+    area = CLOSE_HEPTAGON_AND_TRIANGLE
+    assert area.difference(plan.footprint).area <= 1e-6 * area.area
+    assert plan.touch_ups, "the lens between the holes needs a pass of its own"
+    kinds = [leg.kind for leg in plan.legs if leg.kind not in ("turn", "transit")]
+    assert set(kinds[-len(plan.touch_ups):]) == {"touch-up"}
+    holes = noway_of(area)
+    for leg in plan.touch_ups:
+        # the machine body (as wide as its flail) never overhangs a hole
+        assert leg.geometry.distance(holes) >= WHEELED.working_width_m / 2 - 1e-6
+    # touch-ups are working length, and counted in the route and its time
+    assert plan.working_length_m == pytest.approx(
+        sum(leg.length for leg in plan.legs if leg.kind in ("swath", "headland", "touch-up")))
+    assert_route_avoids(plan, holes)
     assert_continuous(plan)
 
 

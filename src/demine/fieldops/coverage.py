@@ -24,6 +24,11 @@ The model, and why:
 - **Swaths.** Parallel swaths over the inner field, their direction chosen by trying
   the hull edge directions and a 5° fan (fewest swaths and shortest path), grouped
   into boustrophedon cells that are worked back and forth and visited nearest first.
+- **Touch-up passes.** Whatever ground the contours and swaths still leave (a lens
+  where the merged rings of close holes meet, a reflex corner a swath end misses) gets
+  straight passes of its own along each piece's long axis, driven last, joined by
+  transits. Only ground no pass can reach without overhanging a no-go zone stays in
+  ``uncovered``.
 - **Turns** honour the minimum turning radius (Dubins paths, forward only); a radius of
   0 is a tracked machine pivoting on the spot. A turn that does not fit in the free
   ground is an error naming the cell, the swaths and the room missing. Transits are
@@ -73,7 +78,7 @@ FREE_TOL_M = 1e-6
 #: Angles (best quick estimates) laid out exactly before choosing.
 REFINE_ANGLES = 4
 
-LegKind = Literal["swath", "headland", "turn", "transit"]
+LegKind = Literal["swath", "headland", "touch-up", "turn", "transit"]
 
 
 @dataclass(frozen=True)
@@ -211,11 +216,15 @@ class CoveragePlan:
 
     @property
     def path_length_m(self) -> float:
-        return self._sum("swath", "headland", "turn", "transit")
+        return self._sum("swath", "headland", "touch-up", "turn", "transit")
 
     @property
     def working_length_m(self) -> float:
-        return self._sum("swath", "headland")
+        return self._sum("swath", "headland", "touch-up")
+
+    @property
+    def touch_ups(self) -> list[Leg]:
+        return [leg for leg in self.legs if leg.kind == "touch-up"]
 
     @property
     def turn_length_m(self) -> float:
@@ -670,7 +679,68 @@ def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
         swath_no += len(p)
         pos = np.asarray(best_legs[-1].geometry.coords[-1])
 
-    return _account(m, lay, ground, cell_polys, legs, footprints, hole_passes, outer_passes)
+    covered = shapely.union_all(np.asarray(footprints, dtype=object))
+    for line in _touch_up_lines(ground.difference(covered), m, spur_free, pos):
+        entry = np.asarray(line.coords[0])
+        if np.hypot(*(entry - pos)) > 1e-9:
+            legs.append(Leg("transit", transit(pos, entry, "a touch-up pass"),
+                            manoeuvres=1 if r > 0 else 0))
+        pass_no += 1
+        legs.append(Leg("touch-up", line, number=pass_no))
+        footprints.append(line.buffer(w / 2.0, cap_style="flat"))
+        covered = covered.union(footprints[-1])
+        pos = np.asarray(line.coords[-1])
+    return _account(m, lay, ground, cell_polys, legs, footprints, covered, hole_passes,
+                    outer_passes)
+
+
+def _touch_up_lines(left: BaseGeometry, m: Machine, spur_free: BaseGeometry,
+                    pos: np.ndarray) -> list[LineString]:
+    """Straight passes over the ground the contours and swaths still left, nearest first.
+
+    Where the merged rings of close holes meet, or a swath end falls short of a
+    reflex corner, a lens of ground can stay unworked. Demining cannot leave it, and
+    patching each geometric case has proved endless, so whatever is left gets passes
+    of its own: along the long axis of the piece's minimum rotated rectangle, side by
+    side across its width, each reaching the rectangle's ends (so the flat-capped
+    footprint holds the piece). A pass whose machine body would overhang a no-go zone
+    is not driven; that ground stays in ``uncovered``, reported rather than hidden.
+    """
+    left = left.buffer(-SLIVER_M / 2, join_style="mitre").buffer(SLIVER_M / 2,
+                                                                  join_style="mitre")
+    w, s = m.working_width_m, m.spacing
+    lines: list[LineString] = []
+    for piece in shapely.get_parts(left):
+        if piece.area <= 0:
+            continue
+        rect = shapely.get_coordinates(piece.minimum_rotated_rectangle)
+        if len(rect) < 4:
+            continue
+        e1, e2 = rect[1] - rect[0], rect[2] - rect[1]
+        along, across = (e1, e2) if np.hypot(*e1) >= np.hypot(*e2) else (e2, e1)
+        length, width = max(float(np.hypot(*along)), 1e-3), float(np.hypot(*across))
+        u = along / max(np.hypot(*along), 1e-12)
+        v = across / max(width, 1e-12)
+        centre = rect[:4].mean(axis=0)
+        count = 1 if width <= w else math.ceil((width - m.overlap) / s - 1e-9)
+        span = max(width - w, 0.0)
+        offsets = np.linspace(-span / 2, span / 2, count) if count > 1 else np.zeros(1)
+        for off in offsets:
+            mid = centre + off * v
+            line = LineString([mid - u * length / 2, mid + u * length / 2])
+            if bool(shapely.covered_by(line, spur_free)):
+                lines.append(line)
+    ordered: list[LineString] = []
+    here = np.asarray(pos, dtype=float)
+    while lines:
+        ends = np.array([[ln.coords[0], ln.coords[-1]] for ln in lines])
+        d = np.hypot(*(ends - here).transpose(2, 0, 1))
+        k, end = np.unravel_index(np.argmin(d), d.shape)
+        line = lines.pop(int(k))
+        line = line if end == 0 else LineString(line.coords[::-1])
+        ordered.append(line)
+        here = np.asarray(line.coords[-1])
+    return ordered
 
 
 def _cell_orders(n: int, m: Machine) -> list[np.ndarray]:
@@ -741,8 +811,8 @@ def _turn(p: np.ndarray, hp: float, q: np.ndarray, hq: float, m: Machine,
 
 
 def _account(m: Machine, lay: Layout | None, ground: BaseGeometry, cell_polys: list[Polygon],
-             legs: list[Leg], footprints: list[BaseGeometry], hole_passes: int,
-             outer_passes: int) -> CoveragePlan:
+             legs: list[Leg], footprints: list[BaseGeometry], footprint: BaseGeometry,
+             hole_passes: int, outer_passes: int) -> CoveragePlan:
     """Route, footprint, uncovered and double-covered ground."""
     angle = math.degrees(lay.angle_rad) % 180.0 if lay is not None else 0.0
     cells = [shapely.transform(c, lambda xy: to_world(xy, lay.angle_rad)) for c in cell_polys]
@@ -753,7 +823,6 @@ def _account(m: Machine, lay: Layout | None, ground: BaseGeometry, cell_polys: l
     route_xy = np.vstack(coords) if coords else np.empty((0, 2))
     route = LineString(route_xy) if len(route_xy) >= 2 else LineString()
     fp = np.asarray(footprints, dtype=object)
-    footprint = shapely.union_all(fp)
     uncovered = ground.difference(footprint)
     uncovered = uncovered.buffer(-SLIVER_M / 2, join_style="mitre").buffer(
         SLIVER_M / 2, join_style="mitre").intersection(ground)
