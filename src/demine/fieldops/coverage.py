@@ -53,6 +53,7 @@ from shapely.geometry.base import BaseGeometry
 
 from demine.domain.errors import ValidationError
 from demine.fieldops.cells import decompose
+from demine.fieldops.swath_order import TurnLengths, ranked_orders
 from demine.fieldops.swaths import (
     Layout,
     candidate_angles,
@@ -577,6 +578,7 @@ def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
         starts = ends = np.empty((0, 2))
         heading = 0.0
 
+    turns = TurnLengths(starts, ends, heading, r)
     if start is None:
         bx0, by0, _, _ = ground.bounds
         start = (bx0, by0)
@@ -638,8 +640,8 @@ def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
                 c = c[::-1]
             entry = c[0]
         else:
-            p = job.pieces if option in (0, 1) else job.pieces[::-1]
-            forward = option in (0, 2)
+            p, forward, orders = _enter_cell(job.pieces, option, starts, ends, turns, m,
+                                             None if first else pos)
             entry = starts[p[0]] if forward else ends[p[0]]
         if not first and np.hypot(*(entry - pos)) > 1e-9:
             legs.append(Leg("transit", transit(pos, entry, job.label),
@@ -660,7 +662,10 @@ def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
         cell_no = len(cell_polys) + 1
         cell_polys.append(shapely.union_all(lay.pieces[p]))
         best_legs: list[Leg] | None = None
-        for order in _cell_orders(len(p), m):
+        best_turns = math.inf
+        for estimate, order in orders:
+            if estimate >= best_turns - 1e-9:
+                break  # every order left turns at least this long even where all fit
             try:
                 cell_legs = _work_cell(p[order], forward, starts, ends, heading, m, free_tol,
                                        cell_no, swath_no, record, transit)
@@ -668,9 +673,9 @@ def plan_coverage(area: Polygon | MultiPolygon, machine: Machine,
                 if len(order) and np.all(np.diff(order) == 1):
                     raise
                 continue  # a skip pattern that does not fit: the plain order decides
-            if best_legs is None or sum(g.length for g in cell_legs) < sum(
-                    g.length for g in best_legs):
-                best_legs = cell_legs
+            turned = sum(g.length for g in cell_legs if g.kind != "swath")
+            if turned < best_turns:
+                best_legs, best_turns = cell_legs, turned
         assert best_legs is not None
         legs.extend(best_legs)
         for leg in best_legs:
@@ -743,28 +748,32 @@ def _touch_up_lines(left: BaseGeometry, m: Machine, spur_free: BaseGeometry,
     return ordered
 
 
-def _cell_orders(n: int, m: Machine) -> list[np.ndarray]:
-    """Orders to work a cell's n swaths in: plain back and forth, then a skip pattern.
+def _enter_cell(pieces: np.ndarray, nearest: int, starts: np.ndarray, ends: np.ndarray,
+                turns: TurnLengths, m: Machine, pos: np.ndarray | None
+                ) -> tuple[np.ndarray, bool, list[tuple[float, np.ndarray]]]:
+    """Which corner to enter a cell by, and the orders to try: (pieces, forward, orders).
 
-    When the swath spacing is under the turning diameter every U-turn onto the next
-    swath is a long bulb (omega) turn. Working swaths in blocks of 2k as i, i+k, i+1,
-    i+1+k, ... (k swaths apart, k * spacing over the diameter) turns with plain loops
-    instead; the planner keeps whichever order gives the shorter cell.
+    Entry options 0-3: first or last swath first, worked from its start or its end.
+    A pivoting machine simply enters at the ``nearest`` corner. With a turning radius
+    the corner decides which end every turn falls on, and so what skipping saves on
+    slanted ends: each corner's best order is estimated (Dubins lengths, plus the
+    straight way there from ``pos``, none for the first cell) and the cheapest taken.
     """
-    plain = np.arange(n)
     r, s = m.min_turn_radius_m, m.spacing
+
+    def option(o: int) -> tuple[float, np.ndarray, bool, list[tuple[float, np.ndarray]]]:
+        p = pieces if o in (0, 1) else pieces[::-1]
+        forward = o in (0, 2)
+        ranked = ranked_orders(p, forward, turns, s)
+        entry = starts[p[0]] if forward else ends[p[0]]
+        way = 0.0 if pos is None else float(np.hypot(*(entry - pos)))
+        return ranked[0][0] + way, p, forward, ranked
+
     if r <= 0 or s >= 2 * r:
-        return [plain]
-    k = math.ceil(2 * r / s) + 1
-    if n < 2 * k:
-        return [plain]
-    order = []
-    full = n - n % (2 * k)
-    for b in range(0, full, 2 * k):
-        for i in range(k):
-            order += [b + i, b + i + k]
-    order += list(range(full, n))
-    return [np.asarray(order), plain]
+        _, p, forward, ranked = option(nearest)
+    else:
+        _, p, forward, ranked = min((option(o) for o in range(4)), key=lambda x: x[0])
+    return p, forward, ranked
 
 
 def _work_cell(pieces: np.ndarray, forward: bool, starts: np.ndarray, ends: np.ndarray,
