@@ -111,6 +111,7 @@ def lanes_plan(
         start, end = frame.to_wgs84(layout.base_line).coords[0], \
             frame.to_wgs84(layout.base_line).coords[-1]
         for label, value in (
+                ("layout", layout.id),
                 ("lanes", f"{len(layout.lanes):,}"), ("boxes", f"{len(ids):,}"),
                 ("lane width (m)", f"{layout.lane_width:g}"),
                 ("box length (m)", f"{layout.box_length:g}"),
@@ -139,13 +140,16 @@ def lanes_progress(
     box_length: BoxLength = DEFAULT_BOX_LENGTH_M,
     base_line: BaseLine = None,
     part: PartOption = None,
+    layout: Annotated[str | None, typer.Option(
+        help="the layout id `lanes plan` printed (LY-...): checked against these options")]
+    = None,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
     """File the boxes finished today as a draft clearance report (the released polygon).
 
     Use the same --lane-width, --box-length and --base-line as `demine lanes plan`, or the
-    box ids name other ground.
+    box ids name other ground; --layout checks that they do.
     """
     with errors():
         repo = open_repo(db)
@@ -155,7 +159,7 @@ def lanes_progress(
             repo, author=who, organisation_code=organisation, hazard_code=hazard,
             activity_code=activity, box_ids=ids, info_date=_day(info_date), team_code=team,
             lane_width=lane_width, box_length=box_length, base_line=_base_line(base_line),
-            part=part)
+            part=part, layout_id=layout)
         code, area, plan = result.report_code, result.released_m2, result.plan
         if submit:
             from demine.service import reports
@@ -164,7 +168,10 @@ def lanes_progress(
         state = "submitted" if submit else "draft"
         console.print(
             f"report [bold]{code}[/] ({state}): {len(dict.fromkeys(ids))} box(es) of {hazard}, "
-            f"{m2(area)} m² cleared by activity {activity}")
+            f"{m2(area)} m² cleared by activity {activity} (layout {plan.layout.id})")
+        if layout is None:
+            console.print(f"[yellow]no --layout given[/]: the boxes were read as layout "
+                          f"{plan.layout.id}; check it is the one the team works from")
         if submit:
             console.print(f"next: an information manager approves it with "
                               f"`demine reports approve {code}`")

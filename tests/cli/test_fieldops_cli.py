@@ -10,6 +10,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 import shapely
+import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 
 from demine.store import Repository
@@ -69,6 +70,9 @@ def test_lanes_plan_writes_lanes_and_boxes_inside_the_hazard(
     assert (frame["kind"] == "lane").sum() == lanes and (frame["kind"] == "box").sum() == boxes
     assert (frame["kind"] == "base_line").sum() == 1
     assert frame["synthetic"].all()
+    # every feature names the layout the plan printed
+    assert set(frame["layout"]) == {value(out, "layout")}
+    assert re.fullmatch(r"LY-[0-9A-F]{8}", value(out, "layout"))
     polys = frame[frame["kind"] != "base_line"]
     assert set(polys.geom_type) <= {"Polygon", "MultiPolygon"}
     original = hazard(repo, OPEN_HAZARD)["geom"]
@@ -121,11 +125,25 @@ def test_lanes_progress_files_a_draft_and_approval_releases_the_boxes(
         assert uow.require(s.reports, draft.group(1))["status"] == "rejected"
     assert hazard(repo, OPEN_HAZARD)["cleared_m2"] == before["cleared_m2"]
 
+    # boxes quoted with their layout, but read with another box length: refused, no draft
+    layout = frame["layout"].iloc[0]
+    count_reports = sa.select(sa.func.count()).select_from(s.reports)
+    with repo.reader() as uow:
+        drafts = uow.conn.execute(count_reports).scalar()
+    other = run("lanes", "progress", OPEN_HAZARD, "--boxes", ",".join(second),
+                "--activity", "ACT-LANES-1", "--org", "FDU", "--layout", layout,
+                "--box-length", "5", db=demo, ok=False)
+    assert other.returncode == 1 and layout in other.stderr and "layout" in other.stderr
+    with repo.reader() as uow:
+        assert uow.conn.execute(count_reports).scalar() == drafts
+
     out = run("lanes", "progress", OPEN_HAZARD, "--boxes", ",".join(second[:2]),
               "--boxes", ",".join(second[2:]), "--activity", "ACT-LANES-1", "--org", "FDU",
-              "--team", "FDU-MT3", "--date", "2026-11-23", "--submit", db=demo).stdout
+              "--team", "FDU-MT3", "--date", "2026-11-23", "--submit", "--layout",
+              layout.lower(), db=demo).stdout
     submitted = re.search(r"report (RPT-\d+) \(submitted\)", out)
     assert submitted, out
+    assert f"layout {layout}" in out and "no --layout given" not in out
     approved = run("reports", "approve", submitted.group(1), "--user", "im.test", db=demo).stdout
     assert OPEN_HAZARD in approved and "open -> worked_on" in approved
     after = hazard(repo, OPEN_HAZARD)

@@ -221,3 +221,18 @@ def test_curved_road_edge_gives_straight_lanes_across_its_chord():
     for lane in whole:
         minx, _, maxx, _ = lane.geometry.bounds
         assert math.isclose(maxx - minx, 1.0)
+
+
+def test_layout_id_names_the_grid_and_changes_with_any_of_its_inputs():
+    area = Polygon([(0, 0), (40, 0), (40, 25), (0, 25)])
+    line = LineString([(0, 0), (40, 0)])
+    same = layout_lanes(area, base_line=line).id
+    assert same == layout_lanes(Polygon(area.exterior.coords), base_line=line).id
+    assert same.startswith("LY-") and len(same) == 11
+    others = {
+        layout_lanes(area, base_line=LineString([(0, 0.5), (40, 0.5)])).id,
+        layout_lanes(area, base_line=line, lane_width=1.5).id,
+        layout_lanes(area, base_line=line, box_length=5.0).id,
+        layout_lanes(Polygon([(0, 0), (40, 0), (40, 26), (0, 25)]), base_line=line).id,
+    }
+    assert same not in others and len(others) == 4

@@ -22,6 +22,10 @@ Layout rules (the defaults are settings, not doctrine):
   line it lies, and numbers of boxes with no area are skipped rather than reused.
 * A box is the hazard clipped to its cell, so boxes along an irregular edge or around
   a hole are smaller, and may be in two pieces where the cell crosses a hole or a bay.
+* Every layout has an ``id``: a fingerprint of the polygon, the base line, the lane
+  width and the box length (to the centimetre). Box ids are only meaningful within one
+  layout; a progress report that quotes the layout id is checked against the layout
+  its options produce, so boxes from another base line never release other ground.
 * Pieces under ``SLIVER_M2`` (floating-point crumbs where an edge runs along a cell
   boundary) are merged into the nearest box rather than numbered: nobody can mark a
   box of a few square centimetres.
@@ -29,6 +33,7 @@ Layout rules (the defaults are settings, not doctrine):
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -85,6 +90,21 @@ class LaneLayout:
     lane_width: float
     box_length: float
     lanes: tuple[Lane, ...]
+
+    @cached_property
+    def id(self) -> str:
+        """``LY-`` and 8 hex digits naming exactly this grid of lanes and boxes.
+
+        Rounded to the centimetre so that the same inputs give the same id on every
+        machine, while a moved base line, another width or box length, or an edited
+        polygon gives another.
+        """
+        digest = hashlib.sha256()
+        for geom in (self.area, self.base_line):
+            digest.update(np.round(shapely.get_coordinates(geom), 2).tobytes())
+            digest.update(b"|")
+        digest.update(f"{self.lane_width:.2f}|{self.box_length:.2f}".encode())
+        return f"LY-{digest.hexdigest()[:8].upper()}"
 
     @cached_property
     def boxes(self) -> dict[str, Box]:

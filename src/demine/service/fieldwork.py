@@ -202,20 +202,23 @@ def hazard_lanes(
 
 def lane_features(layout: LaneLayout) -> list[ExportFeature]:
     """The base line, every lane and every box, as features for a GPS or GIS file."""
+    lid = layout.id
     features = [ExportFeature(layout.base_line, {
-        "name": "base line", "kind": "base_line", "record": layout.record,
-        "description": f"start line of {layout.record}: lanes advance away from it"})]
+        "name": "base line", "kind": "base_line", "layout": lid, "record": layout.record,
+        "description": f"start line of {layout.record} (layout {lid}): lanes advance away "
+                       f"from it"})]
     for lane in layout.lanes:
         features.append(ExportFeature(lane.geometry, {
-            "name": lane.id, "kind": "lane", "lane": lane.id, "row": None,
+            "name": lane.id, "kind": "lane", "layout": lid, "lane": lane.id, "row": None,
             "area_m2": round(lane.area_m2, 2), "boxes": len(lane.boxes),
-            "description": f"lane {lane.id} of {layout.record}, {layout.lane_width:g} m wide"}))
+            "description": f"lane {lane.id} of {layout.record} (layout {lid}), "
+                           f"{layout.lane_width:g} m wide"}))
     for lane in layout.lanes:
         for box in lane.boxes:
             features.append(ExportFeature(box.geometry, {
-                "name": box.id, "kind": "box", "lane": lane.id, "row": box.row,
-                "area_m2": round(box.area_m2, 2), "boxes": None,
-                "description": f"box {box.id} of {layout.record}"}))
+                "name": box.id, "kind": "box", "layout": lid, "lane": lane.id,
+                "row": box.row, "area_m2": round(box.area_m2, 2), "boxes": None,
+                "description": f"box {box.id} of {layout.record} (layout {lid})"}))
     return features
 
 
@@ -228,17 +231,28 @@ def lane_progress_polygon(
     box_length: float = DEFAULT_BOX_LENGTH_M,
     base_line: LineString | None = None,
     part: int | None = None,
+    layout_id: str | None = None,
 ) -> tuple[BaseGeometry, LanePlan]:
     """The WGS84 polygon a day's boxes release: their union within the current remainder.
 
     Land already released (by this team's earlier reports or anyone else's) cannot be
     released twice, so it is cut out; boxes that hold no remaining land at all are an
-    error naming them, since the report would release nothing.
+    error naming them, since the report would release nothing. ``layout_id`` (printed by
+    the plan and carried by every exported box) must match the layout these options
+    lay out: the same box id names other ground in another layout.
     """
     ids = [str(i).strip() for i in box_ids if str(i).strip()]
     plan = hazard_lanes(repo, hazard_code, lane_width=lane_width, box_length=box_length,
                         base_line=base_line, part=part)
     record = plan.layout.record
+    if layout_id is not None and layout_id.strip().upper() != plan.layout.id:
+        raise ValidationError(
+            record, "layout",
+            f"the boxes are of layout {layout_id.strip()}, but a lane width of "
+            f"{lane_width:g} m, boxes of {box_length:g} m and "
+            f"{'this base line' if base_line is not None else 'the default base line'} "
+            f"lay out {plan.layout.id} (or the hazard's polygon has changed since): use the "
+            f"options the lanes were planned with")
     if not ids:
         raise ValidationError(record, "box_ids", "no box ids given")
     done = progress_polygon(plan.layout, ids)
@@ -281,18 +295,20 @@ def lane_progress_draft(
     base_line: LineString | None = None,
     part: int | None = None,
     summary: str | None = None,
+    layout_id: str | None = None,
 ) -> LaneProgress:
     """File the boxes finished on ``info_date`` as a DRAFT clearance report.
 
     The entry progresses (or creates) the clearance activity ``activity_code`` with one
     ``cleared`` outcome; nothing reaches the record until the report is submitted and
     approved. Pass the same ``lane_width``/``box_length``/``base_line`` as the layout the
-    team works from, or the box ids name other ground.
+    team works from, or the box ids name other ground; ``layout_id`` checks that they are.
+    The summary names the layout either way, so the reviewer sees which grid was meant.
     """
     ids = list(box_ids)
     released, plan = lane_progress_polygon(
         repo, hazard_code, ids, lane_width=lane_width, box_length=box_length,
-        base_line=base_line, part=part)
+        base_line=base_line, part=part, layout_id=layout_id)
     with repo.reader() as uow:
         activity = uow.row(s.activities, code=activity_code)
         if activity is not None:
@@ -321,7 +337,8 @@ def lane_progress_draft(
     if team_code:
         payload["team_code"] = team_code
     text = summary or (f"daily progress on {hazard_code}: {len(dict.fromkeys(ids))} box(es) "
-                       f"of {plan.layout.lane_width:g} m x {plan.layout.box_length:g} m")
+                       f"of {plan.layout.lane_width:g} m x {plan.layout.box_length:g} m, "
+                       f"layout {plan.layout.id}")
     code = reports.create_draft(repo, author=author, organisation_code=organisation_code,
                                 info_date=info_date, entries=[("activity", payload)],
                                 summary=text, synthetic=plan.synthetic)
