@@ -68,6 +68,8 @@ def test_a_passed_lot_is_recorded_and_the_land_stays_released(cleared: World):
 
 def test_a_failed_lot_reopens_the_land_and_a_reversal_gives_it_back(cleared: World):
     w = cleared
+    clr_before = w.row(s.activities, "ACT-CLR")
+    assert clr_before["status"] == "completed"
     failed = w.submitted(D3, [qc_entry("ACT-QC1", "ACT-CLR", defects=1)])
     result = w.approve(failed)
     assert "S-NEAR" in result.closed
@@ -100,6 +102,22 @@ def test_a_failed_lot_reopens_the_land_and_a_reversal_gives_it_back(cleared: Wor
     with w.repo.engine.connect() as conn:
         outcomes = conn.execute(s.outcome_polygons.select()).mappings().all()
     assert [(o["void"], o["voided_by_qc_id"]) for o in outcomes] == [(False, None)]
+    # the inspected task stands as it stood before the failed lot, with its date
+    back = w.row(s.activities, "ACT-CLR")
+    assert (back["status"], back["info_date"]) == ("completed", clr_before["info_date"])
+    assert w.audit("activity", "ACT-CLR")[-1]["action"] == "reverse"
+
+
+def test_reversing_a_failed_lot_leaves_a_task_resumed_since_as_it_is(cleared: World):
+    w = cleared
+    failed = w.file(D3, [qc_entry("ACT-QC1", "ACT-CLR", defects=1)]).report_code
+    # the team resumed and suspended the task after the failure: newer information
+    w.file(date(2026, 4, 11), [w.activity_entry("ACT-CLR", "HA-1", [],
+                                                status="suspended",
+                                                suspension_reason="rain")])
+    w.file(date(2026, 4, 12), [("reversal", {"report_code": failed, "reason": "scrap"})])
+    assert w.row(s.activities, "ACT-CLR")["status"] == "suspended"
+    assert w.hazard("HA-1")["status"] == "released"
 
 
 def test_re_clearance_after_a_failed_lot_releases_the_land_again(cleared: World):

@@ -453,6 +453,30 @@ def _refuse_if_worked_again(uow: UnitOfWork, label: str, report_code: str, hazar
 _OVERLAP_M2 = 1.0
 
 
+def _restore_inspected_status(uow: UnitOfWork, report: dict, target: dict,
+                              reason: str) -> None:
+    """Put an inspected activity back to the status a reversed failed lot took from it.
+
+    A failed lot set the inspected task back in progress; once the inspection is
+    reversed it stands as it stood before (completed, usually). Only when nothing has
+    changed the activity since (its version is still the one the failure wrote): a
+    later report that resumed or completed the task is the newer information and wins.
+    """
+    a = s.audit_log
+    for entity_id, version, before in uow.conn.execute(
+            select(a.c.entity_id, a.c.version, a.c.before).where(
+                a.c.entity == "activity", a.c.action == "qc_fail",
+                a.c.report_id == target["id"])).all():
+        current = uow.row(s.activities, id=entity_id, for_update=True)
+        if current is None or current["version"] != version or not before:
+            continue
+        info = before.get("info_date")
+        uow.update(s.activities, entity_id, {
+            "status": before["status"],
+            "info_date": date.fromisoformat(info) if isinstance(info, str) else info},
+            action="reverse", report_id=report["id"], reason=reason)
+
+
 def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_date) -> set[int]:
     target = uow.row(s.reports, code=change.report_code, for_update=True)
     if target is None or target["status"] != ReportStatus.APPROVED.value:
@@ -482,6 +506,7 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
                    report_id=report["id"], reason=reason)
         voided += 1
         touched.add(hid)
+    _restore_inspected_status(uow, report, target, reason)
     # outcomes of the target that a failed inspection had already voided stay void, but
     # lose their link, so reversing that inspection later cannot bring them back
     o = s.outcome_polygons
