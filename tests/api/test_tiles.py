@@ -19,11 +19,13 @@ import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 from shapely.geometry import shape
+from sqlalchemy import select
 
 from demine.domain.access import Principal, Role
 from demine.scenario.district import load_demo
 from demine.service import tiles
 from demine.store import Repository
+from demine.store import schema as s
 
 EXTENT, BUFFER = 4096, 64
 MVT = "application/vnd.mapbox-vector-tile"
@@ -39,6 +41,7 @@ PROPERTIES = {
     "outcomes": {"method", "hazard_code", "synthetic"},
     "findings": {"eo_category", "synthetic"},
     "accidents": {"code", "type", "device_category", "synthetic"},
+    "roads": {"code", "name", "road_class", "synthetic"},
 }
 RECORDS = {"hazards": "hazards", "settlements": "settlements", "outcomes": "outcomes",
            "findings": "findings"}
@@ -206,6 +209,52 @@ def test_other_layers_hold_their_records_with_their_attributes(client, viewer, d
                 assert f["properties"][k] == by_id[f["id"]][k]
 
 
+@pytest.fixture(scope="module")
+def demo_roads(served_db) -> dict[str, dict[str, Any]]:
+    """The district's roads as the store holds them (no REST resource lists roads)."""
+    repo = Repository.open(served_db.url, create=False)
+    try:
+        with repo.reader() as uow:
+            rows = uow.conn.execute(select(
+                s.roads.c.code, s.roads.c.name, s.roads.c.road_class, s.roads.c.synthetic,
+                s.roads.c.geom)).all()
+    finally:
+        repo.close()
+    return {code: {"name": name, "road_class": cls, "synthetic": bool(synthetic),
+                   "shape": geom} for code, name, cls, synthetic, geom in rows}
+
+
+@pytest.mark.parametrize("z", [11, 14])
+def test_the_roads_tile_holds_the_district_roads_as_lines(client, viewer, demo_roads,
+                                                          district_centre, z) -> None:
+    """The basemap: every road meeting the tile (with its buffer) is in it once, as a line
+    with its record's name and class, drawn where the road is."""
+    assert len(demo_roads) >= 10 and {r["road_class"] for r in demo_roads.values()} >= {
+        "primary", "track"}
+    tile = tile_of(*district_centre, z)
+    feats = tile_features(client, viewer, "roads", *tile)
+    box = lonlat_box(*tile, BUFFER)
+    meeting = {code for code, r in demo_roads.items() if r["shape"].intersects(box)}
+    assert meeting, f"tile {tile} should hold roads of the district"
+    codes = [f["properties"]["code"] for f in feats]
+    assert len(codes) == len(set(codes)) and set(codes) == meeting
+    minx, _miny, _maxx, maxy = mercator_bounds(*tile)
+    scale = EXTENT / (2 * HALF_WORLD / 2 ** z)
+    for f in feats:
+        record = demo_roads[f["properties"]["code"]]
+        assert set(f["properties"]) == PROPERTIES["roads"]
+        assert f["properties"]["name"] == record["name"]
+        assert f["properties"]["road_class"] == record["road_class"]
+        assert bool(f["properties"]["synthetic"]) is record["synthetic"] is True
+        assert f["geometry"]["type"] in ("LineString", "MultiLineString")
+        drawn = shape(f["geometry"])
+        # the drawn line lies on the road: within a few tile units of where it is
+        road = shapely.transform(mercator(record["shape"]), lambda c: np.column_stack(
+            [(c[:, 0] - minx) * scale, (maxy - c[:, 1]) * scale]))
+        window = shapely.box(-BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
+        assert drawn.hausdorff_distance(road.intersection(window)) < 8, record["name"]
+
+
 def test_the_hazards_being_worked_are_marked(client, viewer, hazards) -> None:
     worked = _worked_now(client, viewer)
     assert worked, "the demo district has activities in progress"
@@ -343,7 +392,7 @@ def test_coordinates_outside_the_grid_are_422_naming_the_field(client, viewer, p
 
 
 def test_an_unknown_layer_is_404(client, viewer) -> None:
-    response = client.get("/tiles/roads/10/0/0.mvt", headers=viewer)
+    response = client.get("/tiles/boundaries/10/0/0.mvt", headers=viewer)
     assert response.status_code == 404
     assert "hazards" in response.json()["detail"]
 
@@ -361,7 +410,7 @@ def sqlite_reference(tmp_path_factory) -> Iterator[Repository]:
 
 def identity(layer: str, feats: list[dict[str, Any]]) -> list:
     """What names a feature alike on both stores (ids are each database's own)."""
-    if layer in ("hazards", "settlements", "accidents"):
+    if layer in ("hazards", "settlements", "accidents", "roads"):
         return sorted(f["properties"]["code"] for f in feats)
     if layer == "outcomes":
         return sorted((f["properties"]["hazard_code"], f["properties"]["method"]) for f in feats)

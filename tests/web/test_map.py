@@ -6,11 +6,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
+from shapely.geometry import shape
 
 from server_fixtures import PASSWORD
 
 MAP_LAYERS = ("hazards-fill", "hazards-line", "outcomes-fill", "settlements-circle",
-              "findings-circle")
+              "findings-circle", "roads-line", "settlements-label")
 
 
 def _log_in(visit, server, username: str = "viewer", password: str = PASSWORD) -> None:
@@ -54,6 +55,54 @@ def test_the_map_draws_every_layer_from_the_server_alone(live_server, visit) -> 
                if urlsplit(u).scheme not in ("data", "blob")
                and urlsplit(u).hostname != "127.0.0.1"]
     assert outside == [], f"the page asked outside 127.0.0.1: {outside[:5]}"
+    assert visit.failed == [] and visit.console_errors == []
+
+
+def _outside(visit, server) -> list[str]:
+    """Requests to anywhere but the server (data: and blob: URLs are the page's own)."""
+    return [u for u in visit.requests if urlsplit(u).scheme not in ("data", "blob")
+            and not u.startswith(f"{server.base_url}/")]
+
+
+def test_labels_and_roads_are_drawn_from_the_servers_glyphs_and_tiles(live_server,
+                                                                      visit) -> None:
+    """Settlement names over the district, hazard codes close in, and the roads beneath:
+    the text drawn with the glyphs this server serves, nothing asked of anyone else."""
+    _log_in(visit, live_server)
+    page = visit.page
+    page.wait_for_selector("body[data-map-ready='1']", timeout=90_000)
+    settlements = _api(live_server, "/api/v1/settlements?limit=1000")["items"]
+    names = {s["name"] for s in settlements}
+    labelled = {f["name"] for f in _rendered(page, "settlements-label")}
+    assert labelled <= names
+    assert len(labelled) >= 5, f"only {sorted(labelled)} of the settlements are labelled"
+    # where labels compete, closed settlements win: every label of an open one means
+    # no closed one was left out for it... at least the largest closed one is labelled
+    closed = [s for s in settlements if s["status"] == "closed"]
+    assert max(closed, key=lambda s: s["population"])["name"] in labelled
+    roads = _rendered(page, "roads-line")
+    assert roads and {r["road_class"] for r in roads} >= {"primary", "track"}
+    assert not _rendered(page, "hazards-label"), "hazard codes are for closer zooms"
+    glyphs = [u for u in visit.requests if "/glyphs/" in u]
+    assert any(u.endswith("/0-255.pbf") for u in glyphs), visit.requests
+    visit.screenshot(f"map-labels-{live_server.db.backend}")
+
+    # a hazard of middling size, fitted to the screen: its code is written on it
+    open_hazards = sorted((h for h in _api(live_server, "/api/v1/hazards?limit=1000")["items"]
+                           if h["status"] == "open"), key=lambda h: h["remaining_m2"])
+    hazard = open_hazards[len(open_hazards) // 2]
+    zoom = page.evaluate("""(box) => new Promise((done) => {
+        const map = window.demineMap;
+        map.once('idle', () => done(map.getZoom()));
+        map.fitBounds(box, {padding: 150, maxZoom: 16, animate: false});
+    })""", [list(shape(hazard["geometry"]).bounds[:2]),
+            list(shape(hazard["geometry"]).bounds[2:])])
+    assert zoom >= 13
+    codes = {f["code"] for f in _rendered(page, "hazards-label")}
+    assert hazard["code"] in codes, sorted(codes)
+    assert _rendered(page, "roads-line") or _rendered(page, "settlements-label")
+    visit.screenshot(f"map-hazard-codes-{live_server.db.backend}")
+    assert _outside(visit, live_server) == []
     assert visit.failed == [] and visit.console_errors == []
 
 

@@ -44,7 +44,8 @@ def get_tile(
         x: Annotated[int, PathParam(ge=0, description="column, 0 to 2^z - 1, from the west")],
         y: Annotated[int, PathParam(ge=0, description="row, 0 to 2^z - 1, from the north")],
 ) -> Response:
-    """Hazards, settlements, outcomes or findings in one tile of the Web Mercator grid."""
+    """Hazards, settlements, outcomes, findings, accidents or roads in one tile of the Web
+    Mercator grid."""
     data = tiles.render_tile(request.app.state.repo, who, layer, z, x, y)
     if not data:
         return Response(status_code=204)

@@ -1,4 +1,5 @@
-"""Vector tiles of the record: hazards, settlements, outcomes and findings as MVT.
+"""Vector tiles of the record: hazards, settlements, outcomes and findings as MVT, and
+the roads the map draws beneath them as its basemap.
 
 A web map of a whole country cannot download every hazard polygon; it asks for the
 256-pixel squares it shows (z/x/y in the Web Mercator pyramid) and gets each as a Mapbox
@@ -11,8 +12,9 @@ Both stores make a tile in the same steps, so they give the same features:
 2. geometry to Web Mercator (EPSG:3857);
 3. polygons smaller than about one screen pixel of the tile dropped: at that zoom they
    would draw as nothing and only make the tile heavier;
-4. polygons simplified, topology kept, with a tolerance of :data:`SIMPLIFY_UNITS` tile
-   units expressed in metres, so it doubles with each zoom level out;
+4. polygons and lines simplified, topology kept, with a tolerance of
+   :data:`SIMPLIFY_UNITS` tile units expressed in metres, so it doubles with each zoom
+   level out;
 5. scaled into tile units (extent 4096, y pointing down as the MVT spec says), clipped
    to the tile plus :data:`BUFFER` units on each side (so outlines join across tile
    edges) and snapped to the integer grid; whatever collapses there is dropped.
@@ -37,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import mapbox_vector_tile
 import numpy as np
@@ -96,10 +98,13 @@ class TileTooLarge(DemineError):
 
 Columns = Any  # a SELECT's or subquery's column collection: ``c.id``, ``c.status``...
 
+#: What a layer's geometries are; it decides which of the steps above apply.
+Shape = Literal["polygon", "line", "point"]
+
 
 @dataclass(frozen=True)
 class TileLayer:
-    """One tile layer: its name, whether it is polygons (else points), and its rows.
+    """One tile layer: its name, its kind of geometry, and its rows.
 
     ``rows`` selects the feature id first, then the feature's properties, with the
     joins and filters the layer needs; the geometry is always the table's ``geom``.
@@ -108,13 +113,28 @@ class TileLayer:
 
     name: str
     table: Table
-    polygons: bool
+    shape: Shape
     rows: Callable[[], Select]
     keep_first: Callable[[Columns], list[ColumnElement]] = lambda c: [c.id]
 
     @property
     def geom(self) -> ColumnElement:
         return self.table.c.geom
+
+    @property
+    def polygons(self) -> bool:
+        """Polygons under a pixel are dropped (a line or point of any size is drawn)."""
+        return self.shape == "polygon"
+
+    @property
+    def points(self) -> bool:
+        """Points are thinned to one per cell in a tile over the cap."""
+        return self.shape == "point"
+
+    @property
+    def simplified(self) -> bool:
+        """Outlines and lines have vertices to spare at low zoom; points have one."""
+        return self.shape != "point"
 
     @property
     def properties(self) -> list[str]:
@@ -152,6 +172,12 @@ def _finding_rows() -> Select:
     return select(f.c.id, f.c.eo_category, f.c.synthetic).where(f.c.void.is_(False))
 
 
+def _road_rows() -> Select:
+    """The basemap's roads: the class sets width and colour, the name is for a click."""
+    t = s.roads
+    return select(t.c.id, t.c.code, t.c.name, t.c.road_class, t.c.synthetic)
+
+
 def _accident_rows() -> Select:
     """Where and what kind: the narrative and the victims are not on the map."""
     t = s.accidents
@@ -160,12 +186,13 @@ def _accident_rows() -> Select:
 
 #: Every layer carries ``synthetic``: exercise data stays labelled once it leaves.
 TILE_LAYERS: dict[str, TileLayer] = {t.name: t for t in (
-    TileLayer("hazards", s.hazard_areas, True, _hazard_rows),
-    TileLayer("settlements", s.settlements, False, _settlement_rows,
+    TileLayer("hazards", s.hazard_areas, "polygon", _hazard_rows),
+    TileLayer("settlements", s.settlements, "point", _settlement_rows,
               _closed_and_populous_first),
-    TileLayer("outcomes", s.outcome_polygons, True, _outcome_rows),
-    TileLayer("findings", s.findings, False, _finding_rows),
-    TileLayer("accidents", s.accidents, False, _accident_rows),
+    TileLayer("outcomes", s.outcome_polygons, "polygon", _outcome_rows),
+    TileLayer("findings", s.findings, "point", _finding_rows),
+    TileLayer("accidents", s.accidents, "point", _accident_rows),
+    TileLayer("roads", s.roads, "line", _road_rows),
 )}
 
 
@@ -322,7 +349,7 @@ def _postgis_tile(conn: Connection, layer: TileLayer, tile: TileAddress,
     envelope = func.ST_TileEnvelope(tile.z, tile.x, tile.y)
     search = func.ST_Transform(func.ST_Expand(envelope, tile.buffer_m), 4326)
     merc = func.ST_Transform(layer.geom, 3857)
-    shape = func.ST_SimplifyPreserveTopology(merc, plan.tolerance_m) if layer.polygons \
+    shape = func.ST_SimplifyPreserveTopology(merc, plan.tolerance_m) if layer.simplified \
         else merc
     rows = layer.rows().add_columns(
         func.ST_AsMVTGeom(shape, envelope, EXTENT, BUFFER, True).label("geom"),
@@ -333,7 +360,7 @@ def _postgis_tile(conn: Connection, layer: TileLayer, tile: TileAddress,
     # materialised, so each row's ST_AsMVTGeom is computed once, not again for the filter
     found = rows.cte("found").prefix_with("MATERIALIZED")
     kept = select(found).where(found.c.geom.is_not(None))
-    if plan.cell_units and not layer.polygons:
+    if plan.cell_units and layer.points:
         kept = _first_per_cell(kept.subquery("drawn"), layer, plan.cell_units)
     tile_rows = kept.subquery("tile_rows")
     query = select(func.ST_AsMVT(literal_column("tile_rows"), layer.name, EXTENT, "geom", "id")) \
@@ -372,8 +399,8 @@ def _sqlite_tile(conn: Connection, layer: TileLayer, tile: TileAddress,
         return b""
     wkb = np.empty(len(rows), dtype=object)
     wkb[:] = [r[-1] for r in rows]
-    shapes = _tile_shapes(shapely.from_wkb(wkb), layer.polygons, tile, plan)
-    if plan.cell_units and not layer.polygons:
+    shapes = _tile_shapes(shapely.from_wkb(wkb), layer.shape, tile, plan)
+    if plan.cell_units and layer.points:
         shapes = _thinned(shapes, plan.cell_units)
     names = layer.properties
     features = [{"id": int(r[0]), "geometry": shape, "properties": _properties(names, r[1:-1])}
@@ -423,13 +450,14 @@ def _properties(names: Sequence[str], values: Sequence) -> dict[str, Any]:
             for n, v in zip(names, values, strict=True) if v is not None}
 
 
-def _tile_shapes(geoms: np.ndarray, polygons: bool, tile: TileAddress,
+def _tile_shapes(geoms: np.ndarray, kind: Shape, tile: TileAddress,
                  plan: Generalisation) -> list[BaseGeometry | None]:
     """WGS84 geometries to clipped, snapped tile-unit shapes; None for the dropped."""
     merc = shapely.transform(geoms, _to_mercator)
     keep = np.ones(len(merc), dtype=bool)
-    if polygons:
+    if kind == "polygon":
         keep = shapely.area(merc) >= plan.min_area_m2
+    if kind != "point":
         merc = shapely.simplify(merc, plan.tolerance_m, preserve_topology=True)
     minx, _miny, _maxx, maxy = tile.bounds_m
     scale = EXTENT / tile.size_m
@@ -437,7 +465,7 @@ def _tile_shapes(geoms: np.ndarray, polygons: bool, tile: TileAddress,
         [(c[:, 0] - minx) * scale, (maxy - c[:, 1]) * scale]))
     window = shapely.box(-BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
     snapped = shapely.set_precision(shapely.intersection(units, window), 1.0)
-    return [_same_kind(g, polygons) if k else None for g, k in zip(snapped, keep, strict=True)]
+    return [_same_kind(g, kind) if k else None for g, k in zip(snapped, keep, strict=True)]
 
 
 def _thinned(points: list[BaseGeometry | None], cell_units: int) -> list[BaseGeometry | None]:
@@ -462,18 +490,27 @@ def _to_mercator(coords: np.ndarray) -> np.ndarray:
                             _EARTH_RADIUS_M * np.log(np.tan(np.pi / 4 + lat / 2))])
 
 
-def _same_kind(geom: BaseGeometry, polygons: bool) -> BaseGeometry | None:
-    """The polygonal (or point) parts of a clipped shape: clipping and snapping can leave
-    slivers collapsed into lines, which a polygon layer must not carry."""
+#: Each kind's single and multi geometry types, and how to gather parts into the multi.
+_KINDS: dict[str, tuple[str, str, Callable[[list[BaseGeometry]], BaseGeometry]]] = {
+    "polygon": ("Polygon", "MultiPolygon", shapely.multipolygons),
+    "line": ("LineString", "MultiLineString", shapely.multilinestrings),
+    "point": ("Point", "MultiPoint", shapely.multipoints),
+}
+
+
+def _same_kind(geom: BaseGeometry, kind: Shape) -> BaseGeometry | None:
+    """The parts of a clipped shape of the layer's kind: clipping and snapping can leave
+    slivers collapsed into lines, or a road's stub into a point, which the layer must not
+    carry (an MVT layer is read as one kind)."""
     if geom.is_empty:
         return None
-    wanted = ("Polygon", "MultiPolygon") if polygons else ("Point", "MultiPoint")
-    if geom.geom_type in wanted:
+    single, multi, gather = _KINDS[kind]
+    if geom.geom_type in (single, multi):
         return geom
     flat = shapely.get_parts(shapely.get_parts(geom))  # a collection may hold multis
-    parts = [p for p in flat if p.geom_type == wanted[0] and not p.is_empty]
+    parts = [p for p in flat if p.geom_type == single and not p.is_empty]
     if not parts:
         return None
     if len(parts) == 1:
         return parts[0]
-    return shapely.multipolygons(parts) if polygons else shapely.multipoints(parts)
+    return gather(parts)

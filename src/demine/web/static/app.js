@@ -10,7 +10,7 @@ import {
 import {
   ACCIDENT_TYPE, CLICKABLE, FINDING_CATEGORY, HAZARD_STATUS, IN_PROGRESS, LAYER_GROUPS,
   OUTCOME_METHOD,
-  POPULATION_RADIUS, SETTLEMENT_STATUS, TILE_SOURCES, buildStyle, tileUrl,
+  POPULATION_RADIUS, ROAD_CLASS, SETTLEMENT_STATUS, TILE_SOURCES, buildStyle, tileUrl,
 } from "./mapstyle.js";
 import { closeDashboard, showDashboard } from "./dashboard.js";
 import { Reports } from "./reports.js";
@@ -315,6 +315,11 @@ function buildSidebar() {
     [swatch("outline solid work", IN_PROGRESS), "Activity in progress (outline)"],
     ...ACCIDENT_TYPE.map(([, colour, words]) => [swatch("dot ring", colour), words]),
   ]);
+  section("Roads", ROAD_CLASS.map(([, colour, width, dashed, words]) => {
+    const line = swatch(dashed ? "line dashed" : "line", colour);
+    line.style.setProperty("--width", `${width}px`);
+    return [line, words];
+  }));
 }
 
 function applyLayerSwitches() {

@@ -1,6 +1,8 @@
-// The map's style, built here rather than fetched: a plain background and the server's
-// vector tile layers. No glyphs and no sprite, so no text or icon symbols: only fill,
-// line and circle layers. The legend is drawn from the same tables.
+// The map's style, built here rather than fetched: a plain background, the server's
+// roads as the basemap, and its vector tile layers over them. Labels (settlement names,
+// hazard codes) are drawn with glyphs this server serves at /glyphs, made from a
+// vendored font: nothing is asked of the internet. No sprite, so no icons. The legend
+// is drawn from the same tables.
 
 export const HAZARD_STATUS = [
   ["open", "#d7191c", "Open"],
@@ -34,6 +36,28 @@ export const ACCIDENT_TYPE = [
   ["mine_erw", "#e31a1c", "Mine/ERW accident (civilians)"],
 ];
 
+/** The basemap's roads: class, colour, width at zoom 14 in pixels, dashed, legend words. */
+export const ROAD_CLASS = [
+  ["primary", "#8a6d3b", 3.5, false, "Main road"],
+  ["secondary", "#a8977a", 2.5, false, "Secondary road"],
+  ["track", "#8c8c8c", 1.5, true, "Track"],
+];
+
+/** The label font: a fontstack the server has glyphs of (see demine.web.fontstacks). */
+export const LABEL_FONT = ["DejaVu Sans Book"];
+/** Label text: near-black on a white halo reads on every fill colour of the map. */
+export const LABEL_COLOUR = "#1b1f23";
+export const LABEL_HALO = "#ffffff";
+/** Hazard codes are labelled from this zoom in: further out they would hide the map. */
+export const HAZARD_LABEL_MINZOOM = 13;
+/**
+ * Settlement names from this zoom in (a province). Laying out a name costs the page:
+ * with the national set's 30,000 settlements, names at national zoom took the map from
+ * about 3 s to 13 s to idle on the software renderer, and four candidate anchors per
+ * name (text-variable-anchor) doubled the time at district zoom, hence one anchor.
+ */
+export const SETTLEMENT_LABEL_MINZOOM = 9;
+
 /** Work in progress: hazards with an activity under way are outlined in this colour. */
 export const IN_PROGRESS = "#7b3294";
 
@@ -45,16 +69,19 @@ export const POPULATION_RADIUS = [[0, 4], [500, 6], [2000, 9], [10000, 14]];
 
 /** Layer switcher groups: one checkbox each, toggling these map layers. */
 export const LAYER_GROUPS = [
-  { id: "hazards", label: "Hazard areas", layers: ["hazards-fill", "hazards-line"] },
+  { id: "hazards", label: "Hazard areas",
+    layers: ["hazards-fill", "hazards-line", "hazards-label"] },
   { id: "outcomes", label: "Land released", layers: ["outcomes-fill"] },
-  { id: "settlements", label: "Settlements", layers: ["settlements-circle"] },
+  { id: "settlements", label: "Settlements", layers: ["settlements-circle", "settlements-label"] },
   { id: "findings", label: "Explosive ordnance found", layers: ["findings-circle"] },
   { id: "activities", label: "Activities in progress", layers: ["activities-line"] },
   { id: "accidents", label: "Accidents", layers: ["accidents-circle"] },
+  { id: "roads", label: "Roads", layers: ["roads-line"] },
 ];
 
 /** The vector tile sources, refreshed after an approval. */
-export const TILE_SOURCES = ["hazards", "outcomes", "settlements", "findings", "accidents"];
+export const TILE_SOURCES = ["roads", "hazards", "outcomes", "settlements", "findings",
+  "accidents"];
 
 /** Layers a click looks at, the first one found wins. */
 export const CLICKABLE = ["settlements-circle", "accidents-circle", "findings-circle",
@@ -65,6 +92,18 @@ function byValue(property, table) {
   for (const [value, colour] of table) expression.push(value, colour);
   expression.push(OTHER);
   return expression;
+}
+
+function byRoadClass(column) {
+  const expression = ["match", ["get", "road_class"]];
+  for (const row of ROAD_CLASS) expression.push(row[0], row[column]);
+  expression.push(ROAD_CLASS.at(-1)[column]);
+  return expression;
+}
+
+/** The glyph URL MapLibre fills in ({fontstack}: the text-font names, {range}: "0-255"). */
+export function glyphsUrl(base) {
+  return `${base}glyphs/{fontstack}/{range}.pbf`;
 }
 
 /** A layer's tile URL; `version` changes it after the record changed (browser cache). */
@@ -88,6 +127,7 @@ export function buildStyle(base) {
   return {
     version: 8,
     name: "demine operations",
+    glyphs: glyphsUrl(base),
     sources: {
       ...Object.fromEntries(TILE_SOURCES.map((layer) => [layer, tiles(base, layer)])),
       selection: { type: "geojson", data: empty },
@@ -95,6 +135,19 @@ export function buildStyle(base) {
     },
     layers: [
       { id: "background", type: "background", paint: { "background-color": BACKGROUND } },
+      {
+        // the basemap: under everything, so hazards and released land read over it
+        id: "roads-line", type: "line", source: "roads", "source-layer": "roads",
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: {
+          "line-color": byRoadClass(1),
+          "line-width": ["interpolate", ["exponential", 1.5], ["zoom"],
+            8, ["*", 0.4, byRoadClass(2)], 14, byRoadClass(2), 18, ["*", 3, byRoadClass(2)]],
+          "line-dasharray": ["match", ["get", "road_class"],
+            ROAD_CLASS.filter((row) => row[3]).map((row) => row[0]),
+            ["literal", [2, 1.5]], ["literal", [1, 0]]],
+        },
+      },
       {
         id: "hazards-fill", type: "fill", source: "hazards", "source-layer": "hazards",
         paint: { "fill-color": byValue("status", HAZARD_STATUS), "fill-opacity": 0.45 },
@@ -150,6 +203,46 @@ export function buildStyle(base) {
           "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 4, 16, 8],
           "circle-stroke-color": byValue("type", ACCIDENT_TYPE),
           "circle-stroke-width": 3,
+        },
+      },
+      {
+        // hazard codes, at the pole of each area, once the areas are large on screen
+        id: "hazards-label", type: "symbol", source: "hazards", "source-layer": "hazards",
+        minzoom: HAZARD_LABEL_MINZOOM,
+        layout: {
+          "text-field": ["get", "code"],
+          "text-font": LABEL_FONT,
+          "text-size": ["interpolate", ["linear"], ["zoom"], HAZARD_LABEL_MINZOOM, 11, 17, 13],
+          "text-padding": 4,
+        },
+        paint: {
+          "text-color": LABEL_COLOUR,
+          "text-halo-color": LABEL_HALO,
+          "text-halo-width": 1.5,
+        },
+      },
+      {
+        // settlement names beside their circles: the place a mine action officer knows
+        id: "settlements-label", type: "symbol", source: "settlements",
+        "source-layer": "settlements", minzoom: SETTLEMENT_LABEL_MINZOOM,
+        layout: {
+          "text-field": ["get", "name"],
+          "text-font": LABEL_FONT,
+          "text-size": ["interpolate", ["linear"], ["zoom"], SETTLEMENT_LABEL_MINZOOM, 11,
+            14, 14],
+          // to the right of the circle, clear of it whatever its size (offset in ems)
+          "text-anchor": "left",
+          "text-offset": ["interpolate", ["linear"], ["coalesce", ["get", "population"], 0],
+            ...POPULATION_RADIUS.flatMap(([people, radius]) => [people,
+              ["literal", [radius / 12 + 0.4, 0]]])],
+          // closed settlements first, then the larger ones, when labels compete for room
+          "symbol-sort-key": ["+", ["match", ["get", "status"], "closed", 0, 1e7],
+            ["-", 1e6, ["min", 1e6, ["coalesce", ["get", "population"], 0]]]],
+        },
+        paint: {
+          "text-color": LABEL_COLOUR,
+          "text-halo-color": LABEL_HALO,
+          "text-halo-width": 1.5,
         },
       },
       {
