@@ -436,11 +436,12 @@ from demine import cli_forms  # noqa: E402
 
 app.add_typer(cli_forms.forms_app, name="forms")
 
-# District planning (issue 6): plan and forecast.
-from demine import cli_planning  # noqa: E402
+# District planning (issue 6): plan, forecast and compare scenarios.
+from demine import cli_planning, cli_scenario  # noqa: E402
 
 app.command("plan")(cli_planning.plan)
 app.command("forecast")(cli_planning.forecast)
+app.add_typer(cli_scenario.app, name="scenario")
 
 # The server (issue 4): serve, and its accounts.
 from demine import cli_server  # noqa: E402

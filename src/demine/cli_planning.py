@@ -20,6 +20,7 @@ from shapely.geometry import mapping
 
 from demine.cli_common import DbOption, console, errors, open_repo
 from demine.domain.errors import ValidationError
+from demine.planning.productivity import MIN_WORKING_DAYS
 from demine.planning.schedule import Plan, PlannedItem
 from demine.service.planning import PlanningInputs, district_forecast, district_plan
 
@@ -132,6 +133,7 @@ def _print_plan(result: Plan, inputs: PlanningInputs, day0: date) -> None:
         if not items:
             first.add_row(team, "-", "idle", "", "", "")
     console.print(first)
+    console.print(_productivity_table(inputs))
     console.print(
         f"objective {result.objective:,.0f} people-days (population-days "
         f"{result.population_days:,.0f}); bound {result.lower_bound:,.0f}; "
@@ -139,6 +141,31 @@ def _print_plan(result: Plan, inputs: PlanningInputs, day0: date) -> None:
         f"found by {result.source} in {result.elapsed:.1f} s; profile {inputs.profile}")
     for w in (*result.warnings, *result.deadline_issues):
         console.print(f"[yellow]warning:[/] {w}")
+
+
+_SOURCES = {"learned": "learned from reported progress", "register": "team register",
+            "default": "reference default", "given": "given by the scenario"}
+
+
+def _productivity_table(inputs: PlanningInputs) -> Table:
+    """Which figure each asset is planned with: its own reported progress, or a fallback."""
+    learned = sum(c.learned for c in inputs.productivity)
+    table = Table(title=f"Productivity used (m² per working day on open ground): learned for "
+                        f"{learned} of {len(inputs.productivity)} assets (needs "
+                        f"{MIN_WORKING_DAYS:g}+ working days of reported clearance)")
+    for col in ("asset", "type", "m²/day", "source", "why"):
+        table.add_column(col, justify="right" if col == "m²/day" else "left")
+    types = {a.code: a.type.value for a in inputs.assets}
+    for c in inputs.productivity:
+        if c.learned:
+            why = f"{c.reason}; {c.fallback_source} figure {c.fallback_m2_day:,.0f}"
+        elif c.learned_m2_day is not None or c.reason:
+            why = f"reported progress not used: {c.reason}"
+        else:
+            why = "no clearance progress reported"
+        table.add_row(c.asset, types.get(c.asset, ""), f"{c.rate_m2_day:,.0f}",
+                      _SOURCES.get(c.source, c.source), why)
+    return table
 
 
 def _rows(result: Plan, day0: date) -> list[dict[str, object]]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -51,8 +51,8 @@ from demine.planning.priority import HazardFacts
 from demine.planning.problem import EPS, Problem, Sequences, evaluate
 
 __all__ = ["Asset", "Model", "Plan", "PlannedItem", "Rules", "Settlement", "Site",
-           "build_model", "fluid_bound", "plan_district", "population_days",
-           "reopening_days", "sites_from_facts"]
+           "adopt", "build_model", "fluid_bound", "plan_district", "population_days",
+           "reopening_days", "seed_sequences", "sites_from_facts"]
 
 
 @dataclass(frozen=True)
@@ -403,7 +403,8 @@ class Plan:
 
     ``objective`` and ``lower_bound`` are in people-days (plus the priority and
     tardiness terms); ``gap`` is relative to the objective. ``source`` names the stage
-    that found the plan: dispatch, group_order, local_search or cpsat. ``history`` lists
+    that found the plan: dispatch, initial (the plan it was started from), group_order,
+    local_search or cpsat. ``history`` lists
     ``(seconds, objective, lower bound)`` as the solve progressed.
     """
 
@@ -459,6 +460,7 @@ def plan_district(
     local_search_share: float = 0.7, workers: int = 1,
     stagnation: int = 200, start_date: date | None = None, other_land_weight: float = 10.0,
     clock: Callable[[], float] = time.perf_counter,
+    initial: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """Plan the district within ``time_limit`` seconds (see the module docstring).
 
@@ -467,6 +469,11 @@ def plan_district(
     ``local_search_share`` (or ``stagnation`` non-improving kicks); CP-SAT with the
     rest. The move and kick counts make a run reproducible for a seed when they, not
     the clock, end the stages and CP-SAT is off or proves optimality.
+
+    ``initial`` (asset code -> work item names in order, e.g. another scenario's plan)
+    competes with the dispatching rule for the first plan (see :func:`seed_sequences`);
+    every later stage only keeps improvements, so a scenario that only adds capacity
+    never comes out worse than the plan it started from because the clock ran out.
     """
     t0 = clock()
     rules = rules or Rules()
@@ -479,6 +486,13 @@ def plan_district(
     history.append((first, obj, bound))
     heuristic = (obj, seqs)
     source, stats = "dispatch", {"dispatch_objective": obj + model.constant}
+    if initial is not None:
+        warm = seed_sequences(pb, initial)
+        warm_obj = evaluate(pb, warm).objective
+        stats["initial_objective"] = warm_obj + model.constant
+        if warm_obj < obj - EPS:
+            seqs, obj, source = warm, warm_obj, "initial"
+            history.append((clock() - t0, obj, bound))
     if pb.groups and bound < obj - EPS:
         g_seqs, g_obj, _ = search_order(pb, seed=seed, max_moves=order_moves, clock=clock,
                                         deadline=t0 + order_share * time_limit)
@@ -514,6 +528,61 @@ def plan_district(
         history.append((clock() - t0, obj, bound))
     return _plan(model, seqs, obj, bound, proven, source, first, clock() - t0, heuristic,
                  history, stats, start_date)
+
+
+def seed_sequences(problem: Problem, initial: Mapping[str, Sequence[str]]) -> Sequences:
+    """A complete schedule from a partial one given by asset code and job name.
+
+    Jobs keep their asset and order where that asset exists and may do them; the rest
+    (unknown asset, ineligible, missing) go, in job order, to the end of the eligible
+    asset with the least work so far. The orders of a feasible plan of the same items
+    stay deadlock-free, but appended items can in principle wait on each other across
+    assets, so callers evaluate the result and drop it when it is not feasible.
+    """
+    index = {name: j for j, name in enumerate(problem.jobs)}
+    seqs: list[list[int]] = [[] for _ in range(problem.n_assets)]
+    placed: set[int] = set()
+    for a, code in enumerate(problem.assets):
+        for name in initial.get(code, ()):
+            j = index.get(name)
+            if j is not None and j not in placed and np.isfinite(problem.proc[j, a]):
+                seqs[a].append(j)
+                placed.add(j)
+    load = np.array([problem.proc[s, a].sum() if s else 0.0 for a, s in enumerate(seqs)])
+    for j in range(problem.n_jobs):
+        if j in placed:
+            continue
+        cost = np.where(np.isfinite(problem.proc[j]), load + problem.proc[j], np.inf)
+        a = int(np.argmin(cost))
+        seqs[a].append(j)
+        load[a] += problem.proc[j, a]
+    return tuple(tuple(s) for s in seqs)
+
+
+def adopt(model: Model, plan: Plan, other: Mapping[str, Sequence[str]], source: str, *,
+          start_date: date | None = None) -> Plan:
+    """``plan``, or the plan ``other`` gives on ``model`` when that one is better.
+
+    Why: scenario comparisons plan several variants of one district, each search
+    stopping on a clock; a good order found for one variant often fits another. Taking
+    the better of the two keeps search luck out of the difference between them. The
+    bound and statistics of ``plan`` are kept; ``source`` names where the order came
+    from.
+    """
+    pb = model.problem
+    seqs = seed_sequences(pb, other)
+    timing = evaluate(pb, seqs)
+    if not timing.feasible or timing.objective + model.constant >= plan.objective - EPS:
+        return plan
+    bound = plan.lower_bound - model.constant
+    history = [(t, o - model.constant, b - model.constant) for t, o, b in plan.history]
+    history.append((plan.elapsed, timing.objective, bound))
+    out = _plan(model, seqs, timing.objective, bound, bound >= timing.objective - EPS, source,
+                plan.first_plan_seconds, plan.elapsed,
+                (plan.heuristic_objective - model.constant, seqs), history, dict(plan.stats),
+                start_date)
+    return replace(out, heuristic_population_days=plan.heuristic_population_days,
+                   warnings=plan.warnings)
 
 
 def _plan(model: Model, seqs: Sequences, obj: float, bound: float, proven: bool, source: str,

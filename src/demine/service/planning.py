@@ -9,7 +9,7 @@ because an operations officer must know which figures are guesses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -23,6 +23,7 @@ from demine.planning.assets import DEFAULT_PRODUCTIVITY, Asset, Rules
 from demine.planning.forecast import DEFAULT_RUNS, Forecast, PlanInput, forecast, from_schedule
 from demine.planning.priority import load_profile, score_hazards
 from demine.planning.problem import Schedule, evaluate
+from demine.planning.productivity import ProgressRecord, RateChoice, choose_rates
 from demine.planning.schedule import (
     Model,
     Plan,
@@ -32,11 +33,12 @@ from demine.planning.schedule import (
     plan_district,
     sites_from_facts,
 )
-from demine.service.planning_inputs import hazard_facts
+from demine.service.planning_inputs import clearance_progress, hazard_facts
 from demine.store import schema as s
 from demine.store.repository import Repository
 
-__all__ = ["PlanningInputs", "district_forecast", "district_plan", "robotic_platforms"]
+__all__ = ["FleetEdit", "PlanningInputs", "district_forecast", "district_plan",
+           "recorded_fleet", "robotic_platforms"]
 
 #: Organisation kinds whose teams clear land; QA bodies' teams inspect (QC is a lag).
 CLEARING_KINDS = frozenset({"operator"})
@@ -58,6 +60,13 @@ class PlanningInputs:
     #: Settlement code -> name.
     names: dict[str, str]
     warnings: tuple[str, ...]
+    #: Per planned asset: the productivity used and whether it was learned.
+    productivity: tuple[RateChoice, ...] = ()
+
+
+#: A what-if change to the fleet on record (see :mod:`demine.service.scenarios`): it
+#: gets the assets the plan would use and returns the ones it should use.
+FleetEdit = Callable[[list[Asset]], list[Asset]]
 
 
 def robotic_platforms(n: int, *, prefix: str = "EXTRA-RCP") -> list[Asset]:
@@ -67,8 +76,17 @@ def robotic_platforms(n: int, *, prefix: str = "EXTRA-RCP") -> list[Asset]:
 
 def district_plan(repo: Repository, *, profile: str = "default", time_limit: float = 20.0,
                   seed: int = 0, start_date: date | None = None,
-                  extra_assets: Sequence[Asset] | None = None) -> tuple[Plan, PlanningInputs]:
+                  extra_assets: Sequence[Asset] | None = None,
+                  fleet: FleetEdit | None = None, learn: bool = True,
+                  initial: Mapping[str, Sequence[str]] | None = None,
+                  ) -> tuple[Plan, PlanningInputs]:
     """Plan the district's unreleased hazards with the teams on record.
+
+    With ``learn`` a team's productivity comes from its reported clearance progress
+    where there is enough (:mod:`demine.planning.productivity`), else from the
+    register; assets without a figure use the reference default. ``fleet`` edits the
+    asset list after that (scenarios), ``initial`` is a plan to start the search from
+    (asset code -> work item names, e.g. another scenario's plan). Nothing is written.
 
     Raises ``ValidationError`` (a bad profile names its file) before any solving.
     """
@@ -79,12 +97,13 @@ def district_plan(repo: Repository, *, profile: str = "default", time_limit: flo
     notes += team_notes
     populations, names, geometry, centres = _record(repo)
     centre = _centre(list(centres.values()))
-    assets = [replace(a, base_xy=centre) for a in [*teams, *(extra_assets or ())]]
-    defaults = sorted(a.code for a in assets if a.uses_default_productivity)
-    if defaults:
-        notes.append("default productivity (m²/working day) used for " + ", ".join(
-            f"{a.code} {DEFAULT_PRODUCTIVITY.get(a.type, 0):,.0f}"
-            for a in assets if a.code in defaults))
+    teams, rates = _productivity(teams, clearance_progress(repo) if learn else [])
+    assets = [*teams, *(extra_assets or ())]
+    if fleet is not None:
+        assets = fleet(assets)
+    assets = [replace(a, base_xy=centre) for a in assets]
+    choices = tuple(rates.get(a.code) or _default_choice(a) for a in assets)
+    notes += _productivity_notes(choices)
     notes.append("team bases are not in the record: every team mobilises from the "
                  "district centre")
     scores = {p.code: p.score / 100.0 for p in score_hazards(facts, prof)}
@@ -96,11 +115,56 @@ def district_plan(repo: Repository, *, profile: str = "default", time_limit: flo
     rules = Rules()
     model = build_model(sites, settlements, assets, rules)
     plan = plan_district(sites, settlements, assets, rules, time_limit=time_limit, seed=seed,
-                         start_date=start_date)
+                         start_date=start_date, initial=initial)
     plan = replace(plan, warnings=(*notes, *plan.warnings))
     inputs = PlanningInputs(tuple(sites), tuple(settlements), tuple(assets), rules, model,
-                            start_date, prof.name, geometry, names, tuple(notes))
+                            start_date, prof.name, geometry, names, tuple(notes), choices)
     return plan, inputs
+
+
+def _productivity(teams: list[Asset], records: Sequence[ProgressRecord],
+                  ) -> tuple[list[Asset], dict[str, RateChoice]]:
+    """Teams with their learned rate where the record supports one, and every choice."""
+    fallback = {a.code: (a.productivity_m2_day, "register") if a.productivity_m2_day
+                else (DEFAULT_PRODUCTIVITY.get(a.type, 0.0), "default") for a in teams}
+    rates = choose_rates(fallback, records,
+                         working_days_per_week={a.code: a.working_days_per_week for a in teams})
+    out = [replace(a, productivity_m2_day=rates[a.code].rate_m2_day) if rates[a.code].learned
+           else a for a in teams]
+    return out, rates
+
+
+def _default_choice(asset: Asset) -> RateChoice:
+    """The choice for an asset the record knows nothing about (a scenario's new asset)."""
+    if asset.productivity_m2_day:
+        return RateChoice(asset.code, asset.productivity_m2_day, "given",
+                          asset.productivity_m2_day, "given")
+    rate = DEFAULT_PRODUCTIVITY.get(asset.type, 0.0)
+    return RateChoice(asset.code, rate, "default", rate, "default")
+
+
+def _productivity_notes(choices: Sequence[RateChoice]) -> list[str]:
+    """One line per source, so the plan says which figures are the teams' own."""
+    notes = []
+    learned = [c for c in choices if c.learned]
+    if learned:
+        notes.append("productivity learned from reported progress (m²/working day) for "
+                     + ", ".join(f"{c.asset} {c.rate_m2_day:,.0f} (register "
+                                 f"{c.fallback_m2_day:,.0f})" for c in learned))
+    kept = [c for c in choices if not c.learned and c.learned_m2_day is not None]
+    if kept:
+        notes.append("reported progress not used for " + "; ".join(
+            f"{c.asset}: {c.reason}" for c in kept))
+    defaults = [c for c in choices if c.source == "default"]
+    if defaults:
+        notes.append("default productivity (m²/working day) used for " + ", ".join(
+            f"{c.asset} {c.rate_m2_day:,.0f}" for c in defaults))
+    return notes
+
+
+def recorded_fleet(repo: Repository) -> list[Asset]:
+    """The teams a district plan starts from (register productivity, before learning)."""
+    return _teams(repo)[0]
 
 
 def _teams(repo: Repository) -> tuple[list[Asset], list[str]]:

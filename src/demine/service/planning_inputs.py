@@ -8,13 +8,23 @@ store says "who is kept closed out", "what was found" and "what happened nearby"
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 import numpy as np
 import shapely
 from sqlalchemy import func, select
 
-from demine.domain.vocab import Blockage, EOCategory, EvidenceKind, HazardStatus
+from demine.domain.vocab import (
+    ActivityStatus,
+    ActivityType,
+    Blockage,
+    EOCategory,
+    EvidenceKind,
+    HazardStatus,
+    ReleaseMethod,
+)
 from demine.planning.priority import HazardFacts
+from demine.planning.productivity import ProgressRecord
 from demine.store import schema as s
 from demine.store.repository import Repository
 
@@ -117,3 +127,49 @@ def _accident_points(conn, frame) -> tuple[np.ndarray, np.ndarray]:
     points = frame.to_metric(np.array([r.geom for r in rows], dtype=object))
     return (np.asarray(points, dtype=object),
             np.array([victims.get(r.id, 0) for r in rows], dtype=np.int64))
+
+
+#: Activity states whose reported progress says how fast a team works: a planned
+#: activity has none yet, a suspended one has what was done before it stopped.
+_PROGRESS_STATES = (ActivityStatus.IN_PROGRESS.value, ActivityStatus.COMPLETED.value,
+                    ActivityStatus.SUSPENDED.value)
+#: Outcomes that are land a clearance team worked (cancellation is survey, not work).
+_WORKED = (ReleaseMethod.CLEARED.value, ReleaseMethod.REDUCED.value)
+
+
+def clearance_progress(repo: Repository) -> list[ProgressRecord]:
+    """Each team's reported clearance work: released area and the days it covers.
+
+    An activity counts when it has a team, an actual start and released area in
+    non-void outcomes. Its days end at the actual end when completed, else at its
+    last reported outcome (see :mod:`demine.planning.productivity` for why). An
+    outcome dated before the start (a data-entry slip) leaves the activity out rather
+    than inventing a duration.
+    """
+    a, o, t = s.activities, s.outcome_polygons, s.teams
+    with repo.reader() as uow:
+        rows = uow.conn.execute(
+            select(t.c.code.label("team"), a.c.code, a.c.status, a.c.actual_start,
+                   a.c.actual_end, func.sum(o.c.area_m2).label("area"),
+                   func.max(o.c.info_date).label("last"))
+            .join(t, t.c.id == a.c.team_id)
+            .join(o, o.c.activity_id == a.c.id)
+            .where(a.c.type == ActivityType.CLEARANCE.value,
+                   a.c.status.in_(_PROGRESS_STATES), a.c.actual_start.is_not(None),
+                   o.c.void.is_(False), o.c.method.in_(_WORKED))
+            .group_by(t.c.code, a.c.code, a.c.status, a.c.actual_start, a.c.actual_end)
+            .order_by(a.c.code)).all()
+    out = []
+    for r in rows:
+        completed = r.status == ActivityStatus.COMPLETED.value and r.actual_end is not None
+        end = _as_date(r.actual_end if completed else r.last)
+        start = _as_date(r.actual_start)
+        if end < start or not r.area:
+            continue
+        out.append(ProgressRecord(r.team, r.code, start, end, float(r.area)))
+    return out
+
+
+def _as_date(value: date | str) -> date:
+    """SQLite hands back aggregated dates as text; PostgreSQL as dates."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
