@@ -53,7 +53,9 @@ def build(
 @forms_app.command("ingest")
 def ingest(
     file: Annotated[Path, typer.Argument(help="a KoBoToolbox or ODK Central export: .csv, "
-                                              ".xlsx (with repeat sheets) or .geojson")],
+                                              ".xlsx (KoBo, with repeat sheets), .zip "
+                                              "(ODK Central, with repeat tables) or "
+                                              ".geojson")],
     org: Annotated[str | None, typer.Option(
         "--org", help="organisation of submissions that do not name one")] = None,
     dry_run: Annotated[bool, typer.Option(

@@ -28,8 +28,14 @@ from demine.domain.changes import parse_change
 from demine.domain.errors import DemineError, ValidationError
 from demine.forms.definitions import FORM_VERSION, form_by_id
 from demine.forms.entries import BUILDERS, Draft, Known
-from demine.forms.exports import ExportFile, Submission, attach_repeats, read_export
-from demine.forms.xlsform import FormSpec
+from demine.forms.exports import (
+    ExportFile,
+    Submission,
+    attach_repeats,
+    column_index,
+    read_export,
+)
+from demine.forms.xlsform import FormSpec, Question
 from demine.geo.checks import check_near_extent
 from demine.service import reports
 from demine.store import schema as s
@@ -127,19 +133,53 @@ def _check_columns(export: ExportFile, spec: FormSpec) -> None:
     """
     if not export.submissions:
         return
-    main = export.submissions[0].main
     for path, question in spec.questions():
         if any(r.name in path for r in spec.repeats()) or not question.required:
             continue
         if question.relevant or (export.kind == "GeoJSON" and question.type.startswith("geo")):
             continue
-        latitude = f"{question.name}-Latitude"  # ODK Central splits geopoints
-        split = question.type == "geopoint" and any(
-            c == latitude or c.endswith((f"/{latitude}", f"-{latitude}"))
-            for c in export.columns)
-        if main.column(question.name) is None and not split:
+        if not _has_column(export.columns, question):
             raise ValidationError(f"file {export.file}", question.name,
                                   "missing column: the export does not hold this question")
+
+
+def _has_column(columns: list[str], question: Question) -> bool:
+    """The table holds ``question``: by its name (bare or under a group path) or, for a
+    geopoint, as the split columns ODK Central (``-Latitude``) or KoBo (``_latitude``)
+    write."""
+    if question.name in column_index(columns):
+        return True
+    split = (f"{question.name}-Latitude", f"_{question.name}_latitude")
+    return question.type == "geopoint" and any(c.endswith(split) for c in columns)
+
+
+def _check_repeats(export: ExportFile, spec: FormSpec, tables: dict[str, str]) -> None:
+    """Every repeat group of the form has its table, with a column per required question.
+
+    ODK Central writes a table for each repeat group even when no submission has a row
+    in it, so a zip without one was trimmed by hand: ingesting it would drop every
+    answer of that repeat without a word. KoBo's XLSX is not held to that (whether it
+    writes a sheet for a repeat nobody filled is not relied on): only the sheets present
+    are held to their columns there.
+    """
+    held = set(tables.values())
+    for repeat in spec.repeats():
+        if export.central and repeat.name not in held:
+            stem = export.main_table.removesuffix(".csv")
+            raise ValidationError(f"file {export.file}", f"{stem}-{repeat.name}.csv",
+                                  f"missing table: the form's repeat group {repeat.name} "
+                                  "would be lost (ODK Central writes one for every repeat "
+                                  "group; download the export again)")
+    questions = {r.name: [q for q in r.children if isinstance(q, Question)]
+                 for r in spec.repeats()}
+    for table, repeat in tables.items():
+        columns = export.sheet_columns.get(table, [])
+        for question in questions[repeat]:
+            if question.required and not question.relevant and \
+                    not _has_column(columns, question):
+                raise ValidationError(export.table_label(table), question.name,
+                                      f"missing column: the {repeat} table does not hold "
+                                      "this question")
 
 
 def _uuid(sub: Submission) -> tuple[str | None, str]:
@@ -177,12 +217,25 @@ def _known(uow: UnitOfWork, default_org: str | None) -> tuple[Known, set[str], t
     return known, stored, extent
 
 
-def _notes(export: ExportFile, spec: FormSpec, version: str | None) -> list[str]:
+def _notes(export: ExportFile, spec: FormSpec, version: str | None,
+           tables: dict[str, str]) -> list[str]:
     notes = []
     repeats = [r.name for r in spec.repeats()]
-    if repeats and export.kind != "XLSX":
+    if repeats and export.kind in ("CSV", "GeoJSON"):
         notes.append(f"{export.kind} exports hold no repeat groups: {', '.join(repeats)} "
-                     "not read (export as XLSX to bring them)")
+                     "not read (export as XLSX from KoBo, or as ODK Central's zip, to "
+                     "bring them)")
+    for table in export.sheets:
+        if table not in tables:
+            notes.append(f"{export.table_word} {table} is no repeat group of form "
+                         f"{spec.form_id}: not read")
+    media = [name for name in export.ignored if name.startswith("media/")]
+    if media:
+        notes.append(f"{len(media)} attachment(s) in media/ not read (photos stay where "
+                     "they are; the draft keeps their file names)")
+    others = [name for name in export.ignored if not name.startswith("media/")]
+    if others:
+        notes.append(f"not read: {', '.join(others)}")
     if version and version != FORM_VERSION:
         notes.append(f"submissions of form version {version}; demine's forms are at "
                      f"{FORM_VERSION}")
@@ -209,10 +262,11 @@ def ingest_file(repo: Repository, path: Path | str, *, author: str,
     export = read_export(path)
     spec, version = _which_form(export)
     _check_columns(export, spec)
-    attach_repeats(export, {sheet: r.name for r in spec.repeats()
-                            for sheet in (r.name, r.name[:31])})
+    tables = export.repeat_tables([r.name for r in spec.repeats()])
+    _check_repeats(export, spec, tables)
+    attach_repeats(export, tables)
     summary = IngestSummary(export.file, spec.form_id, version, dry_run=dry_run,
-                            notes=_notes(export, spec, version))
+                            notes=_notes(export, spec, version, tables))
     with repo.reader() as uow:
         known, stored, extent = _known(uow, organisation_code)
     problems: list[ValidationError] = []
