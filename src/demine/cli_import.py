@@ -57,8 +57,8 @@ def _print_summary(summary: ImportSummary) -> None:
 
 
 def import_command(
-    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp or .zip), GeoJSON, "
-                                              "KML/KMZ, CSV or XLSX")],
+    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp, .zip, or a "
+                                              ".dbf table), GeoJSON, KML/KMZ, CSV or XLSX")],
     layer: Annotated[str, typer.Option(help=f"what the file holds: {', '.join(LAYERS)}")],
     mapping: Annotated[Path | None, typer.Option(
         help="YAML/JSON file {demine_field: file_column} for columns not recognised")] = None,
@@ -119,6 +119,8 @@ def _run(file: Path, layer: str, mapping: Path | None, crs: str | None, skip_inv
             table.add_row(fld, column)
         console.print(table)
         console.print(f"source CRS: {summary.source_crs or '(none: no geometry)'}")
+    for companion in summary.companions:
+        console.print(f"read with it: {companion}")
     if summary.rejected:
         if report is not None:
             _write_report(report, summary.rejected)

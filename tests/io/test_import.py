@@ -157,6 +157,97 @@ def test_footprint_polygons_become_settlement_footprints(repo: Repository,
     assert row["footprint"].contains(row["geom"])
 
 
+def test_a_file_of_points_leaves_stored_footprints_alone(repo: Repository,
+                                                         tmp_path: Path) -> None:
+    """A point says nothing of a footprint: it moves the point, the footprint stays."""
+    outline = box(X0, Y0, X0 + 0.01, Y0 + 0.01)
+    frame = gpd.GeoDataFrame({"code": ["V-1"], "population": [10]}, geometry=[outline],
+                             crs=4326)
+    import_file(repo, write(frame, tmp_path / "v.geojson"), "settlements", author="im")
+    moved = Point(X0 + 0.004, Y0 + 0.006)
+    frame = gpd.GeoDataFrame({"code": ["V-1"], "population": [10]}, geometry=[moved],
+                             crs=4326)
+    summary = import_file(repo, write(frame, tmp_path / "points.geojson"), "settlements",
+                          author="im")
+    assert (summary.created, summary.updated) == (0, 1)
+    with repo.reader() as uow:
+        row = uow.require(s.settlements, "V-1")
+    assert row["geom"].distance(moved) < 1e-9 and row["version"] == 2
+    assert shapely.equals_exact(shapely.normalize(row["footprint"]),
+                                shapely.normalize(outline), 1e-9)
+    again = import_file(repo, tmp_path / "points.geojson", "settlements", author="im")
+    assert (again.updated, again.unchanged) == (0, 1)
+
+
+def test_footprints_beside_the_points_come_with_them(repo: Repository,
+                                                    tmp_path: Path) -> None:
+    """demine's export layout: settlements.geojson and settlement_footprints.geojson."""
+    points = settlements_frame()
+    write(points, tmp_path / "settlements.geojson")
+    outlines = gpd.GeoDataFrame(
+        {"code": ["STL-1", "STL-2"]},
+        geometry=[box(X0 - 0.001, Y0 - 0.001, X0 + 0.001, Y0 + 0.001),
+                  box(X0 + 0.5, Y0, X0 + 0.51, Y0 + 0.01)],  # not around STL-2's point
+        crs=4326)
+    write(outlines, tmp_path / "settlement_footprints.geojson")
+    refused = import_file(repo, tmp_path / "settlements.geojson", "settlements", author="im")
+    assert refused.refused and refused.companions == [
+        "footprints from settlement_footprints.geojson"]
+    assert [(r.file, r.row, r.field) for r in refused.rejected] == [
+        ("settlement_footprints.geojson", 2, "geometry")]
+    assert "does not hold its point" in refused.rejected[0].problem
+    write(outlines.iloc[:1], tmp_path / "settlement_footprints.geojson")
+    summary = import_file(repo, tmp_path / "settlements.geojson", "settlements", author="im")
+    assert (summary.created, summary.rejected) == (3, [])
+    with repo.reader() as uow:
+        one, two = (uow.require(s.settlements, c) for c in ("STL-1", "STL-2"))
+    assert one["footprint"] is not None and one["geom"].distance(Point(X0, Y0)) < 1e-9
+    assert two["footprint"] is None
+
+
+def test_a_crs_column_places_a_wkt_table(repo: Repository, tmp_path: Path) -> None:
+    """demine's CSV/XLSX export names its CRS in a ``crs`` column; one CRS per file."""
+    utm = settlements_frame().to_crs("EPSG:32759")
+    table = pd.DataFrame(utm.drop(columns="geometry"))
+    table["WKT"] = utm.geometry.to_wkt()
+    table["crs"] = "EPSG:32759"
+    table.to_csv(tmp_path / "utm.csv", index=False)
+    summary = import_file(repo, tmp_path / "utm.csv", "settlements", author="im")
+    assert summary.created == 3 and summary.source_crs == "EPSG:32759"
+    with repo.reader() as uow:
+        got = uow.require(s.settlements, "STL-1")["geom"]
+    assert abs(got.x - X0) < 1e-7 and abs(got.y - Y0) < 1e-7
+    table.loc[2, "crs"] = "EPSG:4326"
+    table.to_csv(tmp_path / "mixed.csv", index=False)
+    before = snapshot(repo)
+    with pytest.raises(ValidationError) as refused:
+        import_file(repo, tmp_path / "mixed.csv", "settlements", author="im")
+    assert (refused.value.record, refused.value.field) == ("file mixed.csv", "crs")
+    assert "rows name different CRSs: 'EPSG:32759' (row 2), 'EPSG:4326' (row 4)" in \
+        refused.value.problem
+    assert snapshot(repo) == before
+
+
+def test_a_workbook_sheet_is_picked_by_layer_name(repo: Repository, tmp_path: Path) -> None:
+    """Not the first sheet: the one named like the layer (as in a project GeoPackage)."""
+    frame = settlements_frame()
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    table["WKT"] = frame.geometry.to_wkt()
+    path = tmp_path / "book.xlsx"
+    notes = pd.DataFrame({"note": ["read me first"], "WKT": ["POINT (0 0)"]})
+    pyogrio.write_dataframe(notes, path, layer="readme", driver="XLSX")
+    pyogrio.write_dataframe(table, path, layer="Settlements", driver="XLSX", append=True)
+    summary = import_file(repo, path, "settlements", author="im", crs="EPSG:4326")
+    assert (summary.created, summary.rejected) == (3, [])
+    other = tmp_path / "other.xlsx"
+    pyogrio.write_dataframe(notes, other, layer="readme", driver="XLSX")
+    pyogrio.write_dataframe(table, other, layer="villages_2020", driver="XLSX", append=True)
+    with pytest.raises(ValidationError) as refused:
+        import_file(repo, other, "settlements", author="im", crs="EPSG:4326")
+    assert (refused.value.record, refused.value.field) == ("file other.xlsx", "layer")
+    assert "has 2 layers (readme, villages_2020)" in refused.value.problem
+
+
 # --- refusal and --skip-invalid -----------------------------------------------------------
 
 BOWTIE = Polygon([(X0, Y0), (X0 + 0.01, Y0 + 0.01), (X0 + 0.01, Y0), (X0, Y0 + 0.01)])

@@ -282,6 +282,37 @@ def test_accidents_with_their_victims_and_personal_data_not_quoted(field: Reposi
     assert snapshot(field) == before
 
 
+def test_reimported_accident_is_held_to_its_victims(field: Repository, tmp_path: Path) -> None:
+    """The same accident with other victims is refused naming the field, never a value;
+    a file without personal data (outcome and role only) still matches the record."""
+    import_file(field, activities_csv(tmp_path / "a.csv"), "activities", author="op",
+                organisation_code="OP1", approve=True)
+    import_file(field, accidents_file(tmp_path / "first.gpkg"), "accidents", author="op",
+                organisation_code="OP1", approve=True)
+    before = snapshot(field)
+    older = import_file(field, accidents_file(tmp_path / "aged.gpkg", ages=(34, 72)),
+                        "accidents", author="op", organisation_code="OP1")
+    assert older.refused and [(r.row, r.field) for r in older.rejected] == [(2, "victims")]
+    assert "ACC-2 is on the record with other victims" in older.rejected[0].problem
+    assert "72" not in older.rejected[0].problem and "71" not in older.rejected[0].problem
+    assert snapshot(field) == before
+
+    plain = tmp_path / "plain.gpkg"
+    pyogrio.write_dataframe(pyogrio.read_dataframe(tmp_path / "first.gpkg",
+                                                   layer="accidents"), plain, layer="accidents")
+    victims = pyogrio.read_dataframe(tmp_path / "first.gpkg", layer="victims")
+    pyogrio.write_dataframe(victims[["accident_code", "outcome", "role"]], plain,
+                            layer="victims")
+    same = import_file(field, plain, "accidents", author="op", organisation_code="OP1")
+    assert (same.created, same.unchanged, same.rejected) == (0, 2, [])
+    victims.loc[2, "outcome"] = "killed"  # ACC-2's second victim died of the injuries
+    pyogrio.write_dataframe(victims[["accident_code", "outcome", "role"]], plain,
+                            layer="victims")
+    died = import_file(field, plain, "accidents", author="op", organisation_code="OP1")
+    assert [(r.row, r.field) for r in died.rejected] == [(2, "victims")]
+    assert snapshot(field) == before
+
+
 def test_accident_of_an_unknown_activity_is_refused(field: Repository, tmp_path: Path) -> None:
     summary = import_file(field, accidents_file(tmp_path / "acc.gpkg"), "accidents",
                           author="op", organisation_code="OP1")

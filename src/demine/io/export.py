@@ -12,8 +12,10 @@
   without geometry; an empty layer has no features and so no field names);
 * ``kml``: a folder with one file per map layer (KML has no attribute tables); the
   placemark label is the record's ``name`` (read back by GDAL as ``Name``) or its code;
-* ``csv``: a folder with one file per layer (+ ``.csvt`` types), geometry as WKT in ``wkt``;
-* ``xlsx``: one workbook, one sheet per layer, geometry as WKT in ``wkt`` (GDAL writes
+* ``csv``: a folder with one file per layer (+ ``.csvt`` types), geometry as WKT in ``wkt``
+  and its CRS (``EPSG:4326``) in ``crs``, so the file says where it lies and imports
+  back without ``--crs``;
+* ``xlsx``: one workbook, one sheet per layer, geometry and CRS as in CSV (GDAL writes
   no header row on an empty sheet, so an empty layer reads back without fields).
 
 Files are written to a temporary place beside the target and moved in at the end, so a
@@ -38,6 +40,7 @@ import shapely
 from demine.domain.errors import ValidationError
 from demine.io import qgis_styles
 from demine.io.layers import LAYERS, LayerDef, read_layer, resolve_layers
+from demine.io.reading import CRS_COLUMN, WGS84
 from demine.store.repository import Repository
 
 FORMATS: dict[str, str] = {
@@ -218,12 +221,14 @@ def _promote(layer: LayerDef, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _with_wkt(layer: LayerDef, frame: pd.DataFrame) -> pd.DataFrame:
-    """Attribute copy of a layer with its geometry as full-precision WKT text."""
+    """Attribute copy of a layer with its geometry as full-precision WKT text, and the
+    CRS of that text in a ``crs`` column (a text format has nowhere else to say it)."""
     if not layer.spatial:
         return frame
     plain = pd.DataFrame(frame.drop(columns="geometry"))
     plain[WKT_COLUMN] = pd.array(
         shapely.to_wkt(frame.geometry.values, rounding_precision=-1), dtype="string")
+    plain[CRS_COLUMN] = pd.array([WGS84] * len(plain), dtype="string")
     return plain
 
 

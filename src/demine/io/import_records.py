@@ -13,7 +13,10 @@ Matching, so that importing the same file again changes nothing:
   what changed (a new version of the activity once approved); an activity cannot move
   to another hazard area.
 - accidents by code. An accident on the record is not changed by import (a report
-  reversal is the way to correct one); the same accident again is "unchanged".
+  reversal is the way to correct one); the same accident again is "unchanged", and the
+  same means its victims too when the file has a victims layer (over the victim fields
+  that layer has: an export without personal data still matches). Other victims are
+  refused, not ignored: the core records an accident's victims once, with the accident.
 - findings have no code of their own: a finding is the same when it has the same
   activity, EO category, date found and point (to 1e-9°). The same item with other
   details (model, condition, depth, disposal) is refused, not duplicated.
@@ -25,17 +28,18 @@ organisation and team when given), a finding's activity (and, when the file has 
 that activity's hazard), an accident's activity. A code that is not on the record is
 refused naming it, and one still waiting in an open report names that report.
 
-Victims of an accident come from a ``victims`` layer or sheet of the same file (demine's
-own export layout: ``accident_code``, ``outcome``, ``role``, ``sex``, ``age``,
-``activity_at_time``). Sex, age, activity at the time and the accident's narrative are
-personal data: the report entry stores them as the core does, and no rejection message
-quotes them.
+Victims of an accident come from a ``victims`` layer or sheet of the same file, or from
+the ``victims`` file beside it in an export folder (demine's own export layout:
+``accident_code``, ``outcome``, ``role``, ``sex``, ``age``, ``activity_at_time``). Sex,
+age, activity at the time and the accident's narrative are personal data: the report
+entry stores them as the core does, and no rejection message quotes them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,8 +52,9 @@ from sqlalchemy import Table, select
 from demine.domain.errors import ValidationError
 from demine.domain.vocab import ChangeKind, ReportStatus
 from demine.io import import_rows as rows_
-from demine.io.import_rows import Candidate, Plan, Rejection, shape_key
+from demine.io.import_rows import Candidate, Plan, Rejection, label_clash, shape_key
 from demine.io.mapping import normalise
+from demine.io.reading import companion
 from demine.store import schema as s
 from demine.store.repository import UnitOfWork
 
@@ -106,6 +111,9 @@ def _same_entry(a: dict[str, Any], b: dict[str, Any]) -> bool:
             gx, gy = (shapely.geometry.shape(g) if isinstance(g, dict) else g for g in (x, y))
             if not rows_.same_shape(gx, gy):
                 return False
+        elif key == "synthetic":  # unlabelled is real
+            if bool(x) != bool(y):
+                return False
         elif (x in (None, "", [])) != (y in (None, "", [])) or (x not in (None, "", [])
                                                                  and x != y):
             return False
@@ -147,6 +155,9 @@ def compare_activities(uow: UnitOfWork, file: str, candidates: list[Candidate]) 
             if v.get(key) and v[key] not in found:
                 refusals.append((key, f"{entity} {v[key]} is not on the record"))
         row = stored.get(c.code)
+        clash = None if row is None else label_clash("activity", c.code, row, v)
+        if clash:
+            refusals.append(("synthetic", clash))
         if row is not None and row["hazard_code"] != v["hazard_code"]:
             refusals.append(("hazard_code", f"activity {c.code} works on hazard area "
                                             f"{row['hazard_code']}; an activity does not move "
@@ -159,6 +170,8 @@ def compare_activities(uow: UnitOfWork, file: str, candidates: list[Candidate]) 
         attrs = {k: v[k] for k in ACTIVITY_ATTRIBUTES if k in v}
         changed = attrs if row is None else {k: x for k, x in attrs.items() if row.get(k) != x}
         entry = {"code": c.code, "hazard_code": v["hazard_code"], **changed}
+        if row is None and "synthetic" in v:
+            entry["synthetic"] = v["synthetic"]
         waiting = pending.get(c.code, [])
         if waiting:
             report, payload = waiting[-1]
@@ -236,6 +249,8 @@ def compare_findings(uow: UnitOfWork, file: str, candidates: list[Candidate]) ->
             known = pending[key][1]
         if known is not None:
             other = [d for d in _FINDING_DETAILS if (known.get(d) or None) != (v.get(d) or None)]
+            if "synthetic" in v and bool(known.get("synthetic")) != v["synthetic"]:
+                other.append("synthetic")
             if other:
                 where = "on the record" if key in stored else \
                     f"awaiting approval in report {pending[key][0]}"
@@ -248,8 +263,8 @@ def compare_findings(uow: UnitOfWork, file: str, candidates: list[Candidate]) ->
                 plan.unchanged += 1
             continue
         c.values = {"activity_code": code, "geometry": c.geometry,
-                    **{k: v[k] for k in ("eo_category", "found_on", *_FINDING_DETAILS)
-                       if v.get(k) is not None}}
+                    **{k: v[k] for k in ("eo_category", "found_on", *_FINDING_DETAILS,
+                                         "synthetic") if v.get(k) is not None}}
         plan.new.append(c)
     return plan
 
@@ -260,8 +275,12 @@ _ACCIDENT_FIELDS = ("accident_date", "type", "device_category", "activity_code")
 
 
 def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
-                      victims: dict[str, list[dict[str, Any]]]) -> Plan:
+                      read: VictimsRead) -> Plan:
+    """New accidents become entries; one on the record is unchanged when the file says
+    the same of it, its victims included (over the victim fields the file has), and is
+    refused otherwise."""
     plan = Plan()
+    victims = read.by_accident
     t, a = s.accidents, s.activities
     stored: dict[str, dict[str, Any]] = {}
     for chunk in _chunks([c.code for c in candidates]):
@@ -269,6 +288,8 @@ def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
                 select(t, a.c.code.label("activity_code")).outerjoin(a, a.c.id == t.c.activity_id)
                 .where(t.c.code.in_(list(chunk)))).mappings():
             stored[row["code"]] = dict(row)
+    recorded = _stored_victims(uow, [int(r["id"]) for r in stored.values()]) \
+        if read.source is not None else {}
     activities = _codes_on_record(uow, a, {c.values["activity_code"] for c in candidates
                                            if c.values.get("activity_code")})
     pending_activities = _pending_codes(uow, ChangeKind.ACTIVITY.value)
@@ -291,6 +312,12 @@ def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
                 other.append("narrative")
             if not rows_.same_shape(row["geom"], c.geometry):
                 other.append("geometry")
+            if label_clash("accident", c.code, row, v):
+                other.append("synthetic")
+            if read.source is not None and sorted(
+                    _victim_key(x, read.fields) for x in victims.get(c.code, [])) != sorted(
+                    _victim_key(x, read.fields) for x in recorded.get(row["id"], [])):
+                other.append("victims")  # named, never quoted: personal data
             if other:
                 plan.rejected.append(Rejection(
                     file, c.row, other[0],
@@ -314,46 +341,61 @@ def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
     return plan
 
 
-#: Column names of a victims layer: demine field -> names recognised (normalised).
+#: Column names of a victims layer: demine field -> names recognised (normalised); the
+#: Shapefile export's short names last.
 VICTIM_COLUMNS = {
-    "accident_code": ("accident_code", "accident_id", "incident_code", "accident", "code"),
+    "accident_code": ("accident_code", "accident_id", "incident_code", "accident", "code",
+                      "acc_code"),
     "outcome": ("outcome", "killed_injured", "victim_outcome"),
     "role": ("role", "victim_role", "victim_type"),
     "sex": ("sex", "gender"),
     "age": ("age", "age_years"),
-    "activity_at_time": ("activity_at_time", "activity_at_accident", "doing"),
+    "activity_at_time": ("activity_at_time", "activity_at_accident", "doing", "act_at_tim"),
 }
 
 
-def read_victims(path: Path, source: str, file: str, rejected: list[Rejection]
-                 ) -> dict[str, list[dict[str, Any]]]:
-    """Victims by accident code from the file's ``victims`` layer or sheet (none: {}).
+@dataclass
+class VictimsRead:
+    """The victims a file brings, by accident code, and where they were read."""
 
-    A bad victim row is refused as ``<file> victims row N``; its values are not quoted.
+    by_accident: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the layer they came from (None: the file has no victims layer)
+    source: str | None = None
+    #: the victim fields the layer has: only these are held against the record (an
+    #: export without personal data has outcome and role only)
+    fields: tuple[str, ...] = ()
+
+
+def read_victims(path: Path, file: str, rejected: list[Rejection]) -> VictimsRead:
+    """Victims by accident code (an empty :class:`VictimsRead` when there is no layer).
+
+    From the file's ``victims`` layer or sheet, or from the ``victims`` file beside it
+    (see :func:`demine.io.reading.companion`). A bad victim row is refused as
+    ``<victims file> row N``; its values are not quoted.
     """
-    try:
-        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
-    except Exception:  # unreadable: the accidents layer itself was read already
-        return {}
-    layer = next((n for n in names if normalise(n) == "victims"), None)
-    if layer is None:
-        return {}
-    suffix = path.suffix.lower()
+    found_at = companion(path, "victims")
+    if found_at is None:
+        return VictimsRead()
+    source, label, layer = found_at
+    suffix = Path(source).suffix.lower() if layer is None else path.suffix.lower()
     options = {"HEADERS": "FORCE", "FIELD_TYPES": "AUTO"} if suffix == ".xlsx" else {}
-    frame: pd.DataFrame = pyogrio.read_dataframe(source, layer=layer, read_geometry=False,
-                                                 **options)
+    try:
+        frame: pd.DataFrame = pyogrio.read_dataframe(source, layer=layer,
+                                                     read_geometry=False, **options)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        rejected.append(Rejection(label, 0, "file", f"cannot be read: {exc}"))
+        return VictimsRead(source=label)
     by_norm = {normalise(c): c for c in frame.columns}
     columns = {}
     for fld, variants in VICTIM_COLUMNS.items():
         column = next((by_norm[v] for v in variants if v in by_norm), None)
         if column is not None:
             columns[fld] = column
-    label = f"{file}:victims"
     for needed in ("accident_code", "outcome", "role"):
         if needed not in columns:
             rejected.append(Rejection(label, 1, needed, "required column not found in the "
                                                         "victims layer"))
-            return {}
+            return VictimsRead(source=label)
     first = 2 if suffix in (".csv", ".xlsx") else 1
     cells_of = {fld: frame[col].tolist() for fld, col in columns.items()}
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -369,7 +411,25 @@ def read_victims(path: Path, source: str, file: str, rejected: list[Rejection]
         rejected.extend(Rejection(label, first + i, fld, why) for fld, why in problems)
         if values is not None:
             found[code].append(values)
-    return dict(found)
+    return VictimsRead(dict(found), label,
+                       tuple(f for f in rows_.VICTIM_FIELDS if f in columns))
+
+
+def _victim_key(victim: dict[str, Any], fields: tuple[str, ...]) -> tuple[str, ...]:
+    """A victim as comparable text over ``fields``, blanks as the record stores them."""
+    blank = {"sex": "unknown", "activity_at_time": ""}
+    return tuple(repr(victim.get(f) if victim.get(f) not in (None, "") else blank.get(f))
+                 for f in fields)
+
+
+def _stored_victims(uow: UnitOfWork, accident_ids: list[int]) -> dict[int, list[dict]]:
+    v = s.victims
+    found: dict[int, list[dict]] = defaultdict(list)
+    for chunk in _chunks(accident_ids):
+        for row in uow.conn.execute(select(v).where(v.c.accident_id.in_(list(chunk))))\
+                .mappings():
+            found[row["accident_id"]].append(dict(row))
+    return found
 
 
 def entries(layer: str, plan: Plan) -> list[tuple[str, dict[str, Any]]]:

@@ -173,6 +173,15 @@ Cells = Mapping[str, Any]
 Problem = tuple[str, str]  # (field, problem)
 
 
+def _synthetic(cells: Cells, values: dict[str, Any], problems: list[Problem],
+               record: str) -> None:
+    """The row's synthetic label, when the file has the column (demine's export writes
+    it on every row): synthetic exercise data must stay labelled once it is back in."""
+    if "synthetic" in cells and not blank(cells["synthetic"]):
+        values["synthetic"] = _field(problems, lambda: flag(cells["synthetic"], record,
+                                                            "synthetic"))
+
+
 def _field(problems: list[Problem], parse: Callable[[], Any]) -> Any:
     try:
         return parse()
@@ -183,7 +192,12 @@ def _field(problems: list[Problem], parse: Callable[[], Any]) -> Any:
 
 def settlement(cells: Cells, geometry: Any, record: str, checked: Checked | None = None
                ) -> tuple[Candidate | None, list[Problem]]:
-    """A settlement: a point, or a footprint polygon whose point is a point inside it."""
+    """A settlement: a point, or a footprint polygon whose point is a point inside it.
+
+    A point row leaves the footprint out of its values, so that re-importing the points
+    of settlements that have footprints changes nothing (see ``imports`` for the
+    footprint layer read beside the points).
+    """
     problems: list[Problem] = []
     code = _field(problems, lambda: code_of(cells.get("code"), record))
     values: dict[str, Any] = {}
@@ -204,8 +218,9 @@ def settlement(cells: Cells, geometry: Any, record: str, checked: Checked | None
     else:
         geom = _field(problems, lambda: check_point(geometry, record=record, field="geometry"))
         if geom is not None:
+            # a point says nothing of the footprint: a stored one is kept
             values["point"] = geom
-            values["footprint"] = None
+    _synthetic(cells, values, problems, record)
     if problems:
         return None, problems
     return Candidate(0, code, values, geom), problems
@@ -231,6 +246,7 @@ def team(cells: Cells, record: str) -> tuple[Candidate | None, list[Problem]]:
     if "available" in cells:
         values["available"] = True if blank(cells["available"]) else _field(
             problems, lambda: flag(cells["available"], record, "available"))
+    _synthetic(cells, values, problems, record)
     if problems:
         return None, problems
     return Candidate(0, code, values), problems
@@ -250,7 +266,7 @@ def hazard(cells: Cells, geometry: Any, record: str, checked: Checked | None = N
             field="classification").value)
     for name, enum in (("eo_suspected", EOCategory), ("blockages", Blockage)):
         if name in cells:
-            values[name] = _field(problems, lambda name=name, enum=enum: sorted(dict.fromkeys(
+            values[name] = _field(problems, lambda name=name, enum=enum: list(dict.fromkeys(
                 parse_enum(enum, w, record=record, field=name).value
                 for w in words(cells[name]))))
     geom = None
@@ -258,9 +274,25 @@ def hazard(cells: Cells, geometry: Any, record: str, checked: Checked | None = N
         problems.append(("geometry", "no geometry"))
     else:
         geom = _checked_polygon(problems, geometry, record, checked)
+    _synthetic(cells, values, problems, record)
     if problems:
         return None, problems
     return Candidate(0, code, values, geom), problems
+
+
+def label_clash(entity: str, code: str, row: dict[str, Any], values: dict[str, Any]
+                ) -> str | None:
+    """Why a row cannot update a stored record of the other kind (synthetic or real).
+
+    The label is set when a record is created and never edited: an import does not turn
+    exercise data into operational data, or the other way round.
+    """
+    if "synthetic" not in values or bool(row["synthetic"]) == bool(values["synthetic"]):
+        return None
+    kinds = {True: "synthetic", False: "real (not synthetic)"}
+    return (f"the file labels {entity} {code} {kinds[bool(values['synthetic'])]}, the "
+            f"record is {kinds[bool(row['synthetic'])]}: an import does not change the "
+            "label, and synthetic and real records are not mixed")
 
 
 # --- operational records: activities, findings, accidents ------------------------------
@@ -314,6 +346,7 @@ def activity(cells: Cells, record: str) -> tuple[Candidate | None, list[Problem]
     for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
         if values.get(start) and values.get(end) and values[end] < values[start]:
             problems.append((end, f"{values[end]} is before {start} {values[start]}"))
+    _synthetic(cells, values, problems, record)
     if problems:
         return None, problems
     return Candidate(0, code, values), problems
@@ -361,6 +394,7 @@ def finding(cells: Cells, geometry: Any, record: str, checked: Checked | None = 
     values["depth_mm"] = _field(problems, lambda: whole(cells["depth_mm"], record, "depth_mm")) \
         if _optional(cells, "depth_mm") else None
     geom = _point(problems, geometry, record, checked)
+    _synthetic(cells, values, problems, record)
     if problems:
         return None, problems
     return Candidate(0, "", values, geom), problems
@@ -393,6 +427,7 @@ def accident(cells: Cells, geometry: Any, record: str, checked: Checked | None =
     if "narrative" in cells:
         values["narrative"] = "" if blank(cells["narrative"]) else str(cells["narrative"])
     geom = _point(problems, geometry, record, checked)
+    _synthetic(cells, values, problems, record)
     if problems:
         return None, problems
     return Candidate(0, code, values, geom), problems

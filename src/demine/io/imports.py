@@ -44,12 +44,19 @@ from sqlalchemy import Table, select
 from demine.domain.entities import Settlement, Team
 from demine.domain.errors import ValidationError
 from demine.domain.vocab import AssetType, ReportStatus
-from demine.geo.checks import check_points, check_polygons
+from demine.geo.checks import check_points, check_polygon, check_polygons
 from demine.io import import_records
 from demine.io import import_rows as rows_
-from demine.io.import_rows import Candidate, Plan, Rejection, same_shape, shape_keys
+from demine.io.import_rows import (
+    Candidate,
+    Plan,
+    Rejection,
+    label_clash,
+    same_shape,
+    shape_keys,
+)
 from demine.io.mapping import FIELDS, LAYERS, load_mapping_file, resolve
-from demine.io.reading import read_table, source_of
+from demine.io.reading import companion, read_table
 from demine.service import bulk, reference, reports, status
 from demine.store import schema as s
 from demine.store.repository import Repository, UnitOfWork
@@ -79,6 +86,8 @@ class ImportSummary:
     report_code: str | None = None
     dry_run: bool = False
     refused: bool = False
+    #: the layers read beside the file's own: "victims from victims.geojson"...
+    companions: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> bool:
@@ -122,6 +131,8 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
     explicit = load_mapping_file(Path(mapping)) if isinstance(mapping, str | Path) else mapping
     table, problems = read_table(path, crs=crs, geometry_required=layer not in ATTRIBUTE_ONLY,
                                  prefer_layers=SOURCE_LAYER_NAMES.get(layer, (layer,)))
+    if table.geometry is not None:
+        table.geometry = single_parts(table.geometry)
     frame = table.frame
     filled = [c for c in frame.columns if frame[c].notna().any()]
     columns = resolve(list(frame.columns), layer, file_label=f"file {table.file}",
@@ -131,10 +142,17 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
     bad_rows = {r.row for r in rejected}
     candidates = _check_rows(table, layer, columns, rejected, bad_rows, tick)
     candidates = _refuse_duplicates(table.file, layer, candidates, rejected)
-    victims: dict[str, list[dict[str, Any]]] = {}
+    victims = import_records.VictimsRead()
     if layer == "accidents":
-        victims = import_records.read_victims(path, source_of(path), table.file, rejected)
-        _refuse_orphan_victims(table.file, victims, candidates, rejected)
+        victims = import_records.read_victims(path, table.file, rejected)
+        if victims.source is not None:
+            summary.companions.append(f"victims from {victims.source}")
+            _refuse_orphan_victims(victims.source, victims.by_accident, candidates,
+                                   rejected)
+    if layer == "settlements":
+        label = _attach_footprints(path, table.file, candidates, rejected, crs)
+        if label is not None:
+            summary.companions.append(f"footprints from {label}")
     if layer in REPORTED and not dry_run and organisation_code is None:
         raise ValidationError("import", "org", f"{layer} enter the record through a report: "
                                                "name the reporting organisation with --org")
@@ -235,12 +253,82 @@ def _check_points(geometry: np.ndarray | None, records: list[str]
     return {i: (geoms[k], refused.get(k)) for k, i in enumerate(at)}
 
 
-def _refuse_orphan_victims(file: str, victims: dict[str, list[dict[str, Any]]],
+def single_parts(geometry: np.ndarray) -> np.ndarray:
+    """Multi-part geometries of one part as that part.
+
+    A Shapefile or GeoPackage layer has one geometry type, so an export whose layer holds
+    one multi-polygon writes every polygon as a multi-polygon of one part; the record
+    keeps the polygon it had (a real multi-part area stays multi-part).
+    """
+    present = np.array([g is not None for g in geometry.tolist()], dtype=bool)
+    if not present.any():
+        return geometry
+    kept = geometry[present]
+    one = np.isin(shapely.get_type_id(kept), (4, 5, 6)) & \
+        (shapely.get_num_geometries(kept) == 1)
+    if not one.any():
+        return geometry
+    out = geometry.copy()
+    kept = kept.copy()
+    kept[one] = shapely.get_geometry(kept[one], 0)
+    out[present] = kept
+    return out
+
+
+def _attach_footprints(path: Path, file: str, candidates: list[Candidate],
+                       rejected: list[Rejection], crs: str | None) -> str | None:
+    """Give settlements read as points their footprint from the companion layer.
+
+    demine's export writes settlements as points and their footprints as a second layer
+    (``settlement_footprints``, by code): read together, a settlement comes back with
+    both. The layer is read like the file itself (same CRS rules); a footprint must be a
+    valid polygon holding the settlement's point.
+    """
+    found_at = companion(path, "settlement_footprints")
+    if found_at is None:
+        return None
+    source, label, layer = found_at
+    try:
+        table, problems = read_table(path if layer is not None else Path(source), crs=crs,
+                                     sheet=layer)
+    except ValidationError as exc:
+        rejected.append(Rejection(label, 0, exc.field, exc.problem))
+        return label
+    rejected.extend(Rejection(label, row, fld, why) for row, fld, why in problems)
+    code_column = next((c for c in table.frame.columns if str(c).strip().lower() == "code"),
+                       None)
+    if code_column is None or table.geometry is None:
+        rejected.append(Rejection(label, 1, "code", "a footprint layer needs a code column "
+                                                    "and polygons"))
+        return label
+    by_code = {c.code: c for c in candidates if c.values.get("footprint") is None}
+    geoms = single_parts(table.geometry)
+    for row, code, geom in zip(table.rows, table.frame[code_column].tolist(), geoms,
+                               strict=True):
+        c = by_code.get(str(code).strip())
+        if c is None or geom is None:
+            continue
+        record = f"{label} {table.row_word} {row}"
+        try:
+            footprint = check_polygon(geom, record=record, field="geometry")
+        except ValidationError as exc:
+            rejected.append(Rejection(label, row, exc.field, exc.problem))
+            continue
+        if not footprint.buffer(1e-9).contains(c.values["point"]):
+            rejected.append(Rejection(label, row, "geometry",
+                                      f"the footprint of settlement {c.code} does not hold "
+                                      "its point"))
+            continue
+        c.values["footprint"] = footprint
+    return label
+
+
+def _refuse_orphan_victims(label: str, victims: dict[str, list[dict[str, Any]]],
                            candidates: list[Candidate], rejected: list[Rejection]) -> None:
     """Victims of an accident the file does not hold (or refused) cannot be placed."""
     known = {c.code for c in candidates}
     for code in sorted(set(victims) - known):
-        rejected.append(Rejection(f"{file}:victims", 0, "accident_code",
+        rejected.append(Rejection(label, 0, "accident_code",
                                   f"{len(victims.pop(code))} victim(s) of accident {code}, "
                                   "which is not an accepted row of the accidents layer"))
 
@@ -317,9 +405,9 @@ def _stored(uow: UnitOfWork, table: Table, codes: Sequence[str]) -> dict[str, di
 
 
 def _compare(uow: UnitOfWork, file: str, layer: str, candidates: list[Candidate],
-             organisation_code: str | None, victims: dict[str, list[dict[str, Any]]]) -> Plan:
+             organisation_code: str | None, victims: import_records.VictimsRead) -> Plan:
     if layer == "settlements":
-        return _compare_settlements(uow, candidates)
+        return _compare_settlements(uow, file, candidates)
     if layer == "teams":
         return _compare_teams(uow, file, candidates)
     if layer in REPORTED and organisation_code is not None and uow.row(
@@ -352,7 +440,7 @@ def _differences(stored: dict[str, Any], values: dict[str, Any],
     return changed
 
 
-def _compare_settlements(uow: UnitOfWork, candidates: list[Candidate]) -> Plan:
+def _compare_settlements(uow: UnitOfWork, file: str, candidates: list[Candidate]) -> Plan:
     plan = Plan()
     stored = _stored(uow, s.settlements, [c.code for c in candidates])
     for c in candidates:
@@ -360,8 +448,13 @@ def _compare_settlements(uow: UnitOfWork, candidates: list[Candidate]) -> Plan:
         if row is None:
             plan.new.append(c)
             continue
+        clash = label_clash("settlement", c.code, row, c.values)
+        if clash:
+            plan.rejected.append(Rejection(file, c.row, "synthetic", clash))
+            continue
         current = {**row, "point": row["geom"]}
-        changed = _differences(current, c.values, ("point", "footprint"))
+        values = {k: v for k, v in c.values.items() if k != "synthetic"}
+        changed = _differences(current, values, ("point", "footprint"))
         if changed:
             plan.changed.append((c, row, changed))
         else:
@@ -387,7 +480,11 @@ def _compare_teams(uow: UnitOfWork, file: str, candidates: list[Candidate]) -> P
         if row is None:
             plan.new.append(c)
             continue
-        changed = _differences(row, values)
+        clash = label_clash("team", c.code, row, values)
+        if clash:
+            plan.rejected.append(Rejection(file, c.row, "synthetic", clash))
+            continue
+        changed = _differences(row, {k: v for k, v in values.items() if k != "synthetic"})
         if changed:
             plan.changed.append((c, row, changed))
         else:
@@ -443,10 +540,17 @@ def _compare_hazards(uow: UnitOfWork, file: str, candidates: list[Candidate],
             plan.rejected.append(Rejection(file, c.row, "geometry",
                                            f"hazard {c.code}: {_BOUNDARY}"))
             continue
+        clash = label_clash("hazard", c.code, row, c.values)
+        if clash:
+            plan.rejected.append(Rejection(file, c.row, "synthetic", clash))
+            continue
+        # the lists are sets: the order a file gives them in is kept, not compared
         current = {"name": row["name"], "classification": row["declared_classification"],
                    "eo_suspected": sorted(row["eo_suspected"] or []),
                    "blockages": sorted(row["blockages"] or [])}
-        changed = _differences(current, c.values)
+        given = {k: sorted(v) if k in ("eo_suspected", "blockages") else v
+                 for k, v in c.values.items() if k != "synthetic"}
+        changed = _differences(current, given)
         if changed:
             plan.rejected.append(Rejection(
                 file, c.row, sorted(changed)[0],
@@ -470,12 +574,16 @@ def _write_settlements(repo: Repository, author: str, reason: str, plan: Plan,
         new_ids = bulk.load_settlements(uow, [Settlement(
             code=c.code, name=c.values.get("name", c.code), admin_area=c.values.get(
                 "admin_area", ""), point=c.values["point"], population=c.values["population"],
-            footprint=c.values.get("footprint")) for c in plan.new])
+            footprint=c.values.get("footprint"), synthetic=c.values.get("synthetic", False))
+            for c in plan.new])
         tick("writing", len(plan.new), total)
         for done, (c, row, changed) in enumerate(plan.changed, start=len(plan.new) + 1):
             if "footprint" in changed or "point" in changed:
-                changed["point"], changed["footprint"] = c.values["point"], \
-                    c.values.get("footprint")
+                # the point and footprint are checked together; a file of points leaves
+                # the stored footprint as it is
+                changed["point"] = c.values["point"]
+                if "footprint" in c.values:
+                    changed["footprint"] = c.values["footprint"]
             reference.update_settlement(uow, c.code, row["version"], changed)
             if done % _PROGRESS_EVERY == 0:
                 tick("writing", done, total)
@@ -499,7 +607,8 @@ def _write_teams(repo: Repository, author: str, reason: str, plan: Plan,
                 code=c.code, organisation_code=orgs[v["organisation_id"]],
                 asset_type=AssetType(v["asset_type"]), headcount=v["headcount"],
                 productivity_m2_day=v["productivity_m2_day"],
-                working_width_m=v.get("working_width_m"), available=v.get("available", True)))
+                working_width_m=v.get("working_width_m"), available=v.get("available", True),
+                synthetic=v.get("synthetic", False)))
             if done % _PROGRESS_EVERY == 0:
                 tick("writing", done, total)
         for _c, row, changed in plan.changed:
@@ -515,6 +624,7 @@ def _write_hazards(repo: Repository, author: str, file: str, plan: Plan, organis
         "classification": c.values.get("classification", "SHA"),
         "eo_suspected": c.values.get("eo_suspected", []),
         "blockages": c.values.get("blockages", []),
+        "synthetic": c.values.get("synthetic", False),
         # the checked shapely polygon itself: the report stores it as GeoJSON
         "geometry": c.geometry}) for c in plan.new]
     return _write_report(repo, author, file, entries, organisation, info_date, approve, tick)
@@ -532,8 +642,11 @@ def _write_report(repo: Repository, author: str, file: str,
         return None
     total = len(entries)
     tick("reporting", 0, total)
+    # a report of synthetic records only is itself exercise data
+    synthetic = all(payload.get("synthetic") for _, payload in entries)
     code = reports.create_draft(repo, author=author, organisation_code=organisation,
-                                info_date=info_date, entries=entries, summary=f"import {file}")
+                                info_date=info_date, entries=entries, summary=f"import {file}",
+                                synthetic=synthetic)
     reports.submit(repo, code, author)
     tick("reporting", total // 2, total)
     if approve:

@@ -30,8 +30,14 @@ class FieldSpec:
     variants: tuple[str, ...] = ()
 
 
+#: Every layer's synthetic label (demine's export writes it on every row): synthetic
+#: exercise data stays labelled when it comes back in.
+SYNTHETIC_VARIANTS = ("synthetic", "is_synthetic", "synthetic_data")
+
 #: Fields of each layer, in the order a dry run shows them. Geometry is not a column
 #: (it comes from the file's geometry, a WKT column or lon/lat columns: see reading).
+#: The variants include the 10-character names of demine's own Shapefile export
+#: (``export.SHP_FIELDS``), for a Shapefile that travels without its ``fields.csv``.
 FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "settlements": (
         FieldSpec("code", True, ("settlement_code", "settlement_id", "code", "id", "pcode",
@@ -42,6 +48,7 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
                                         "admin2", "municipality", "region", "province")),
         FieldSpec("population", True, ("population", "pop", "pop_total", "inhabitants",
                                        "people", "population_total")),
+        FieldSpec("synthetic", False, SYNTHETIC_VARIANTS),
     ),
     "teams": (
         FieldSpec("code", True, ("team_code", "team_id", "code", "id", "team")),
@@ -51,11 +58,13 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("asset_type", True, ("asset_type", "asset", "type", "team_type")),
         FieldSpec("headcount", True, ("headcount", "staff", "members", "size", "team_size",
                                       "personnel")),
-        FieldSpec("productivity_m2_day", True, ("productivity_m2_day", "productivity",
-                                                "m2_day", "m2_per_day", "rate", "output")),
-        FieldSpec("working_width_m", False, ("working_width_m", "working_width", "width",
-                                             "width_m")),
+        FieldSpec("productivity_m2_day", True, ("productivity_m2_day", "prod_m2day",
+                                                "productivity", "m2_day", "m2_per_day", "rate",
+                                                "output")),
+        FieldSpec("working_width_m", False, ("working_width_m", "work_wid_m", "working_width",
+                                             "width", "width_m")),
         FieldSpec("available", False, ("available", "active", "availability")),
+        FieldSpec("synthetic", False, SYNTHETIC_VARIANTS),
     ),
     "hazards": (
         FieldSpec("code", True, ("hazard_code", "hazard_id", "code", "id", "ha_code", "haz_code",
@@ -64,13 +73,15 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
                                   "local_name")),
         # demine's export carries the class as declared and as derived from evidence;
         # the declared one is the fact, the derived one is rebuilt from evidence here
-        FieldSpec("classification", False, ("declared_classification", "classification",
-                                            "classif", "class", "hazard_type", "hazard_class",
-                                            "sha_cha")),
-        FieldSpec("eo_suspected", False, ("eo_suspected", "eo", "eo_type", "eo_types",
-                                          "suspected_eo", "contamination", "device_type")),
+        FieldSpec("classification", False, ("declared_classification", "decl_class",
+                                            "classification", "classif", "class",
+                                            "hazard_type", "hazard_class", "sha_cha")),
+        FieldSpec("eo_suspected", False, ("eo_suspected", "eo_suspect", "eo", "eo_type",
+                                          "eo_types", "suspected_eo", "contamination",
+                                          "device_type")),
         FieldSpec("blockages", False, ("blockages", "blockage", "blocked", "land_use",
                                        "impact")),
+        FieldSpec("synthetic", False, SYNTHETIC_VARIANTS),
     ),
     # operational records (they enter the record through a report: see import_records)
     "activities": (
@@ -86,19 +97,22 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("team_code", False, ("team_code", "team_id", "team")),
         FieldSpec("planned_start", False, ("planned_start", "plan_start", "start_planned")),
         FieldSpec("planned_end", False, ("planned_end", "plan_end", "end_planned")),
-        FieldSpec("actual_start", False, ("actual_start", "start_date", "started", "start")),
-        FieldSpec("actual_end", False, ("actual_end", "end_date", "completed_on", "ended",
-                                        "end")),
-        FieldSpec("suspension_reason", False, ("suspension_reason", "suspended_because",
-                                               "reason")),
-        FieldSpec("clearance_depth_mm", False, ("clearance_depth_mm", "depth_mm",
-                                                "clearance_depth", "depth")),
+        FieldSpec("actual_start", False, ("actual_start", "act_start", "start_date",
+                                          "started", "start")),
+        FieldSpec("actual_end", False, ("actual_end", "act_end", "end_date", "completed_on",
+                                        "ended", "end")),
+        FieldSpec("suspension_reason", False, ("suspension_reason", "susp_reas",
+                                               "suspended_because", "reason")),
+        FieldSpec("clearance_depth_mm", False, ("clearance_depth_mm", "clr_dep_mm",
+                                                "depth_mm", "clearance_depth", "depth")),
+        FieldSpec("synthetic", False, SYNTHETIC_VARIANTS),
     ),
     "findings": (
-        FieldSpec("activity_code", True, ("activity_code", "activity_id", "task_code",
-                                          "task_id", "activity", "task")),
-        FieldSpec("hazard_code", False, ("hazard_code", "hazard_id", "ha_code", "hazard")),
-        FieldSpec("eo_category", True, ("eo_category", "category", "eo_type", "eo",
+        FieldSpec("activity_code", True, ("activity_code", "act_code", "activity_id",
+                                          "task_code", "task_id", "activity", "task")),
+        FieldSpec("hazard_code", False, ("hazard_code", "haz_code", "hazard_id", "ha_code",
+                                         "hazard")),
+        FieldSpec("eo_category", True, ("eo_category", "eo_cat", "category", "eo_type", "eo",
                                         "item_category", "ordnance_type", "device_type")),
         FieldSpec("found_on", True, ("found_on", "date_found", "find_date", "found",
                                      "date")),
@@ -107,18 +121,20 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("condition", False, ("condition", "item_condition", "state")),
         FieldSpec("depth_mm", False, ("depth_mm", "depth", "depth_cm_mm")),
         FieldSpec("disposal", False, ("disposal", "disposal_method", "destruction")),
+        FieldSpec("synthetic", False, SYNTHETIC_VARIANTS),
     ),
     "accidents": (
         FieldSpec("code", True, ("accident_code", "accident_id", "incident_code",
                                  "incident_id", "code", "id")),
-        FieldSpec("accident_date", True, ("accident_date", "incident_date", "date",
+        FieldSpec("accident_date", True, ("accident_date", "acc_date", "incident_date", "date",
                                           "date_of_accident")),
         FieldSpec("type", True, ("type", "accident_type", "incident_type")),
-        FieldSpec("device_category", True, ("device_category", "device", "eo_category",
-                                            "eo_type", "device_type")),
-        FieldSpec("activity_code", False, ("activity_code", "activity_id", "task_code",
-                                           "task_id", "activity", "task")),
+        FieldSpec("device_category", True, ("device_category", "device_cat", "device",
+                                            "eo_category", "eo_type", "device_type")),
+        FieldSpec("activity_code", False, ("activity_code", "act_code", "activity_id",
+                                           "task_code", "task_id", "activity", "task")),
         FieldSpec("narrative", False, ("narrative", "description", "details", "remarks")),
+        FieldSpec("synthetic", False, SYNTHETIC_VARIANTS),
     ),
 }
 

@@ -1,10 +1,13 @@
 """Open the field's files through GDAL (pyogrio) and hand back WGS84 rows.
 
-One function reads GeoPackage, Shapefile (also zipped), GeoJSON, KML/KMZ, CSV and XLSX,
-so that every import sees the same thing: a table of text/number columns, a geometry
-per row in lon/lat, and the row number a person would look for in the file. Files whose
-coordinates cannot be placed (no CRS, a shapefile without its .prj) are refused unless
-the user names the CRS: guessing puts hazards on the wrong continent.
+One function reads GeoPackage, Shapefile (also zipped, and a bare ``.dbf`` attribute
+table), GeoJSON, KML/KMZ, CSV and XLSX, so that every import sees the same thing: a
+table of text/number columns, a geometry per row in lon/lat, and the row number a person
+would look for in the file. Files whose coordinates cannot be placed (no CRS, a
+shapefile without its .prj) are refused unless the user names the CRS: guessing puts
+hazards on the wrong continent. A CSV or XLSX declares its CRS the way demine's export
+writes it, in a ``crs`` column (``EPSG:4326``), or by naming its coordinate columns
+lon/lat.
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ FORMATS: dict[str, tuple[str, bool]] = {
                                                                            False),
     ".geojson": ("GeoJSON", False), ".json": ("GeoJSON", False), ".kml": ("KML", False),
     ".kmz": ("KMZ", False), ".csv": ("CSV", True), ".xlsx": ("XLSX", True),
+    ".dbf": ("dBASE table", False),
 }
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom")
 LON_COLUMNS = ("lon", "longitude", "long", "lng", "x")
 LAT_COLUMNS = ("lat", "latitude", "y")
 #: Column names that say the numbers are degrees: such a table is WGS84 without --crs.
 _DEGREE_NAMES = {"lon", "longitude", "long", "lng", "lat", "latitude"}
+#: The column in which a CSV or XLSX names the CRS of its geometry (demine's export
+#: writes ``EPSG:4326`` on every row): text formats have no other place for it.
+CRS_COLUMN = "crs"
 
 
 @dataclass
@@ -144,9 +151,28 @@ def _tabular_geometry(frame: pd.DataFrame, file: str, first_row: int
     return geoms, degrees, problems
 
 
+def _declared_crs(frame: pd.DataFrame, file: str, first_row: int) -> CRS | None:
+    """The CRS a table names in its ``crs`` column: one value for every row with one."""
+    column = _column(frame, (CRS_COLUMN,))
+    if column is None:
+        return None
+    named: dict[str, int] = {}
+    for i, value in enumerate(frame[column].tolist()):
+        if value is not None and not (isinstance(value, float) and np.isnan(value)) and \
+                str(value).strip():
+            named.setdefault(str(value).strip(), first_row + i)
+    if not named:
+        return None
+    if len(named) > 1:
+        rows = ", ".join(f"{v!r} (row {r})" for v, r in list(named.items())[:3])
+        raise refuse(file, str(column), f"rows name different CRSs: {rows}; split the file "
+                                        "by CRS, or give the CRS with --crs")
+    return _parse_crs(next(iter(named)), file)
+
+
 def _pick_layer(source: str, file: str, prefer: tuple[str, ...]) -> str | None:
-    """The layer to read from a multi-layer file (a project GeoPackage, a KML with
-    folders): one named like the demine layer, else the only one, else refuse."""
+    """The layer to read from a multi-layer file (a project GeoPackage or workbook, a KML
+    with folders): one named like the demine layer, else the only one, else refuse."""
     try:
         names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
     except Exception:  # unreadable files are reported by _read with its own message
@@ -184,7 +210,7 @@ def read_table(path: Path | str, *, crs: str | None = None, sheet: str | None = 
     if no_prj and crs is None:
         raise refuse(file, "crs", "shapefile without .prj: its coordinates cannot be placed; "
                                   "give the CRS with --crs (e.g. --crs EPSG:32636)")
-    if sheet is None and not tabular:
+    if sheet is None and (not tabular or kind == "XLSX"):
         sheet = _pick_layer(source, file, prefer_layers)
     frame = _read(source, path, tabular, kind, sheet)
     if tabular and len(frame.columns) == 0:
@@ -197,6 +223,8 @@ def read_table(path: Path | str, *, crs: str | None = None, sheet: str | None = 
         geoms, degrees, problems = _tabular_geometry(frame, file, first_row)
         if degrees:
             declared = CRS.from_user_input(WGS84)
+        if geoms is not None and crs is None:
+            declared = _declared_crs(frame, file, first_row) or declared
         if geoms is None and geometry_required:
             raise refuse(file, "geometry", "no geometry: expected a WKT column (WKT, geometry) "
                                            "or lon/lat columns (lon/lat, longitude/latitude, x/y)")
@@ -222,3 +250,29 @@ def read_table(path: Path | str, *, crs: str | None = None, sheet: str | None = 
     return Table(file=file, frame=frame, geometry=geoms, rows=rows,
                  row_word="row" if tabular else "feature",
                  source_crs=source_crs.to_string() if source_crs is not None else None), problems
+
+
+def companion(path: Path, name: str) -> tuple[str, str, str | None] | None:
+    """Where the layer ``name`` that goes with ``path`` is: (GDAL source, label, layer).
+
+    demine's export writes some records in two layers (accidents and their victims,
+    settlements and their footprints): in the same GeoPackage or workbook, or as files
+    side by side in the export's folder (``victims.geojson`` beside
+    ``accidents.geojson``; a Shapefile's attribute table as ``victims.dbf``). None when
+    there is no such layer.
+    """
+    source = source_of(path)
+    try:
+        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except Exception:  # unreadable: the main layer was read already, with its own message
+        names = []
+    layer = next((n for n in names if n.strip().lower() == name), None)
+    if layer is not None:
+        return source, f"{path.name}:{layer}", layer
+    suffix = path.suffix.lower()
+    if suffix in (".gpkg", ".xlsx", ".zip", ".kmz") or path.stem.lower() == name:
+        return None
+    for candidate in (path.with_name(f"{name}{path.suffix}"), path.with_name(f"{name}.dbf")):
+        if candidate.exists() and (candidate.suffix.lower() == suffix or suffix == ".shp"):
+            return str(candidate), candidate.name, None
+    return None
