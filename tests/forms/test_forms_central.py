@@ -9,18 +9,17 @@ naming file, row and column with nothing stored. Runs on SQLite and on PostGIS.
 from __future__ import annotations
 
 import zipfile
-from datetime import date
 from pathlib import Path
 
 import pytest
 from central_exports import Submission, read_member, rewrite, write_central_zip
 from demine_world import OPERATOR, World
-from shapely.geometry import box, shape
+from refusals import refused
+from shapely.geometry import shape
 from sqlalchemy import select
 
-from demine.domain.errors import ValidationError
 from demine.forms.definitions import FORM_VERSION
-from demine.forms.ingest import IngestRefused, ingest_file
+from demine.forms.ingest import ingest_file
 from demine.service import reports
 from demine.store import Repository
 from demine.store import schema as s
@@ -32,15 +31,6 @@ SHAPE = ("45.003 9.01 212.4 4.0;45.003 9.012 211.9 4.0;45.004 9.012 213.0 3.5;"
          "45.004 9.01 212.7 3.5;45.003 9.01 212.4 4.0")
 WORKED = ("45.0004 9.001 214.0 3.0;45.0004 9.003 214.2 3.0;45.0012 9.003 215.1 3.0;"
           "45.0012 9.001 214.8 3.0;45.0004 9.001 214.0 3.0")
-
-
-@pytest.fixture
-def hazard_world(world: World) -> World:
-    """HA-1 (400 x 200 m at 9°E 45°N) on the record, and clearance ACT-1 working it."""
-    world.file(date(2026, 11, 1), [world.hazard_entry("HA-1", box(0, 0, 400, 200))])
-    world.file(date(2026, 11, 2), [world.activity_entry("ACT-1", "HA-1", type="clearance",
-                                                        status="in_progress")])
-    return world
 
 
 def _answers(form_id: str, uuid: str, day: str, **sections: object) -> dict:
@@ -218,15 +208,6 @@ def test_accident_zip_brings_its_victims(hazard_world: World, tmp_path: Path) ->
     assert world.counts(("accidents", "victims")) == {"accidents": 0, "victims": 0}
 
 
-def _refused(world: World, path: Path) -> list[ValidationError]:
-    before = world.snapshot()
-    with pytest.raises((ValidationError, IngestRefused)) as raised:
-        ingest_file(world.repo, path, author="im.dana", organisation_code=OPERATOR)
-    assert world.snapshot() == before, "a refused export changed the store"
-    error = raised.value
-    return error.problems if isinstance(error, IngestRefused) else [error]
-
-
 EVIDENCE = "demine_nts-evidence.csv"
 
 
@@ -237,7 +218,7 @@ def _column(rows: list[list[str]], name: str) -> int:
 def test_zip_without_its_main_table(hazard_world: World, tmp_path: Path) -> None:
     good = _zip(tmp_path, "demine_nts", NTS)
     path = rewrite(good, tmp_path / "nomain.zip", tables={"demine_nts.csv": None})
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == ("file nomain.zip", "file")
     assert "holds no main table of submissions (expected demine_nts.csv)" in problem.problem
 
@@ -248,7 +229,7 @@ def test_repeat_row_whose_parent_is_no_submission(hazard_world: World,
     rows = read_member(good, EVIDENCE)
     rows[2][_column(rows, "PARENT_KEY")] = "uuid:0000dead-beef-4000-8000-000000000000"
     path = rewrite(good, tmp_path / "orphan.zip", tables={EVIDENCE: rows})
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == (f"file orphan.zip/{EVIDENCE} row 3",
                                               "PARENT_KEY")
     assert "'uuid:0000dead-beef-4000-8000-000000000000' is no KEY of demine_nts.csv" in \
@@ -259,7 +240,7 @@ def test_truncated_zip(hazard_world: World, tmp_path: Path) -> None:
     good = _zip(tmp_path, "demine_nts", NTS)
     path = tmp_path / "cut.zip"
     path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == ("file cut.zip", "file")
     assert "is not a zip archive" in problem.problem
 
@@ -275,7 +256,7 @@ def test_member_damaged_inside_the_zip(hazard_world: World, tmp_path: Path) -> N
     at = data.index(b"Mortar round")
     path = tmp_path / "crc.zip"
     path.write_bytes(data[:at] + b"Nortar round" + data[at + len(b"Mortar round"):])
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == (f"file crc.zip/{EVIDENCE}", "file")
     assert "damaged in the archive (checksum mismatch)" in problem.problem
 
@@ -283,7 +264,7 @@ def test_member_damaged_inside_the_zip(hazard_world: World, tmp_path: Path) -> N
 def test_zip_missing_a_repeat_table(hazard_world: World, tmp_path: Path) -> None:
     good = _zip(tmp_path, "demine_nts", NTS)
     path = rewrite(good, tmp_path / "trimmed.zip", tables={EVIDENCE: None})
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == ("file trimmed.zip", EVIDENCE)
     assert "missing table: the form's repeat group evidence would be lost" in problem.problem
 
@@ -295,7 +276,7 @@ def test_repeat_table_missing_a_required_column(hazard_world: World,
     drop = _column(rows, "evidence_type")
     path = rewrite(good, tmp_path / "nocol.zip",
                    tables={EVIDENCE: [r[:drop] + r[drop + 1:] for r in rows]})
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == (f"file nocol.zip/{EVIDENCE}", "evidence_type")
     assert "missing column" in problem.problem
 
@@ -309,12 +290,12 @@ def test_bad_answers_in_repeat_rows_are_named_by_table_and_row(hazard_world: Wor
     rows[2][_column(rows, "find_point-Latitude")] = "9.0022"  # swapped with the longitude
     rows[2][_column(rows, "find_point-Longitude")] = "45.0009"
     path = rewrite(good, tmp_path / "bad.zip", tables={finds: rows})
-    problems = _refused(hazard_world, path)
+    problems = refused(hazard_world, path)
     assert [(p.record, p.field) for p in problems] == [(f"file bad.zip/{finds} row 2",
                                                         "find_condition")]
     assert "unknown value 'live'" in problems[0].problem
     rows[1][_column(rows, "find_condition")] = "armed"
-    (problem,) = _refused(hazard_world, rewrite(good, tmp_path / "bad2.zip",
+    (problem,) = refused(hazard_world, rewrite(good, tmp_path / "bad2.zip",
                                                 tables={finds: rows}))
     assert (problem.record, problem.field) == (f"file bad2.zip/{finds} row 3", "find_point")
     assert "outside the project's area" in problem.problem
@@ -324,7 +305,7 @@ def test_zip_of_something_else(hazard_world: World, tmp_path: Path) -> None:
     path = tmp_path / "photos.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("media/1.jpg", b"\xff\xd8")
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == ("file photos.zip", "file")
     assert "holds no CSV table" in problem.problem
 

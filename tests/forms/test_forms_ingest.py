@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from demine_world import OPERATOR, World
 from kobo_exports import accident_sheets, progress_sheets, write_xlsx
-from shapely.geometry import box, shape
+from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from demine.domain.vocab import ReportStatus
@@ -26,15 +26,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 #: tables an approval writes; an ingest must leave every one of them as it was
 OFFICIAL = ("hazard_areas", "evidence_items", "activities", "outcome_polygons", "findings",
             "accidents", "victims", "settlements")
-
-
-@pytest.fixture
-def hazard_world(world: World) -> World:
-    """HA-1 (400 x 200 m at 9°E 45°N) on the record, and clearance ACT-1 working it."""
-    world.file(date(2026, 11, 1), [world.hazard_entry("HA-1", box(0, 0, 400, 200))])
-    world.file(date(2026, 11, 2), [world.activity_entry("ACT-1", "HA-1", type="clearance",
-                                                        status="in_progress")])
-    return world
 
 
 def _drafts(world: World) -> list[dict]:

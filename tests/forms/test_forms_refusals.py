@@ -15,12 +15,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from demine_world import OPERATOR, World
+from demine_world import World
 from kobo_exports import progress_sheets, write_xlsx
+from refusals import refused
 from shapely.geometry import box
-
-from demine.domain.errors import ValidationError
-from demine.forms.ingest import IngestRefused, ingest_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD_SHAPE = ("45.005 9.015 0 0;45.005 9.016 0 0;45.0056 9.016 0 0;45.0056 9.015 0 0;"
@@ -95,21 +93,12 @@ CSV_CASES: dict[str, tuple[Callable[[list[list[str]]], list[list[str]]], int | N
 }
 
 
-def _refused(world: World, path: Path) -> list[ValidationError]:
-    before = world.snapshot()
-    with pytest.raises((ValidationError, IngestRefused)) as raised:
-        ingest_file(world.repo, path, author="im.dana", organisation_code=OPERATOR)
-    assert world.snapshot() == before, "a refused export changed the store"
-    error = raised.value
-    return error.problems if isinstance(error, IngestRefused) else [error]
-
-
 @pytest.mark.parametrize("case", list(CSV_CASES))
 def test_bad_csv_is_refused_naming_file_row_and_column(hazard_world: World, tmp_path: Path,
                                                        case: str) -> None:
     change, row, column, problem = CSV_CASES[case]
     path = _write_csv(tmp_path / "nts_bad.csv", change(_nts_rows()))
-    problems = _refused(hazard_world, path)
+    problems = refused(hazard_world, path)
     assert len(problems) == 1, [str(p) for p in problems]
     (found,) = problems
     where = f"file nts_bad.csv row {row}" if row else "file nts_bad.csv"
@@ -122,16 +111,16 @@ def test_every_problem_of_a_file_is_reported_at_once(hazard_world: World,
                                                      tmp_path: Path) -> None:
     rows = _set(_set(_nts_rows(), 2, "survey/classification", "XHA"), 3, "survey/area",
                 "45.005 9.015 0 0;45.005 9.016 0 0")
-    problems = _refused(hazard_world, _write_csv(tmp_path / "two_bad.csv", rows))
+    problems = refused(hazard_world, _write_csv(tmp_path / "two_bad.csv", rows))
     assert [(p.record, p.field) for p in problems] == [
         ("file two_bad.csv row 2", "survey/classification"),
         ("file two_bad.csv row 3", "survey/area")]
 
 
-def test_csv_text_saved_as_xlsx_is_refused(hazard_world: World, tmp_path: Path) -> None:
+def test_csv_text_saved_as_xlsx_isrefused(hazard_world: World, tmp_path: Path) -> None:
     path = tmp_path / "nts.xlsx"
     path.write_bytes((FIXTURES / "nts_kobo.csv").read_bytes())
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == ("file nts.xlsx", "file")
     assert "cannot be read as XLSX (is it what its extension says?)" in problem.problem
 
@@ -139,7 +128,7 @@ def test_csv_text_saved_as_xlsx_is_refused(hazard_world: World, tmp_path: Path) 
 def test_unreadable_sheet_is_refused_by_name(hazard_world: World, tmp_path: Path) -> None:
     sheets = progress_sheets()
     sheets["Technical survey  clearance d"] = []  # the main sheet lost its rows
-    (problem,) = _refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
+    (problem,) = refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
     assert (problem.record, problem.field) == ("file p.xlsx",
                                               "sheet Technical survey  clearance d")
     assert "has no columns" in problem.problem
@@ -156,7 +145,7 @@ def test_damaged_repeat_sheet_is_refused_not_dropped(hazard_world: World,
             if item.filename == "xl/worksheets/sheet2.xml":  # the finds sheet
                 data = data[: len(data) // 2]
             dst.writestr(item, data)
-    (problem,) = _refused(hazard_world, damaged)
+    (problem,) = refused(hazard_world, damaged)
     assert (problem.record, problem.field) == ("file damaged.xlsx", "sheet finds")
     assert "cannot be read" in problem.problem
 
@@ -165,7 +154,7 @@ def test_repeat_row_pointing_nowhere(hazard_world: World, tmp_path: Path) -> Non
     sheets = progress_sheets()
     header = sheets["finds"][0]
     sheets["finds"][2][header.index("_parent_index")] = 7
-    (problem,) = _refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
+    (problem,) = refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
     assert (problem.record, problem.field) == ("file p.xlsx sheet finds row 3",
                                               "_parent_index")
     assert "7 is no _index of the main sheet" in problem.problem
@@ -176,12 +165,12 @@ def test_bad_answer_in_a_repeat_row(hazard_world: World, tmp_path: Path) -> None
     header = sheets["finds"][0]
     sheets["finds"][1][header.index("finds/find_condition")] = "live"
     sheets["finds"][2][header.index("finds/find_point")] = "9.0022 45.0009 0 0"  # swapped
-    problems = _refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
+    problems = refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
     assert [(p.record, p.field) for p in problems] == [
         ("file p.xlsx sheet finds row 2", "finds/find_condition")]
     assert "unknown value 'live'" in problems[0].problem
     sheets["finds"][1][header.index("finds/find_condition")] = "armed"
-    (problem,) = _refused(hazard_world, write_xlsx(tmp_path / "p2.xlsx", sheets))
+    (problem,) = refused(hazard_world, write_xlsx(tmp_path / "p2.xlsx", sheets))
     assert (problem.record, problem.field) == ("file p2.xlsx sheet finds row 3",
                                               "finds/find_point")
     assert "outside the project's area" in problem.problem
@@ -191,7 +180,7 @@ def test_progress_on_a_hazard_not_on_the_record(hazard_world: World, tmp_path: P
     sheets = progress_sheets()
     header = sheets["Technical survey  clearance d"][0]
     sheets["Technical survey  clearance d"][2][header.index("task/hazard_code")] = "HA-404"
-    (problem,) = _refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
+    (problem,) = refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
     assert (problem.record, problem.field) == ("file p.xlsx row 3", "task/hazard_code")
     assert "hazard area HA-404 is not on the record" in problem.problem
 
@@ -202,14 +191,14 @@ def test_geojson_with_swapped_coordinates(hazard_world: World, tmp_path: Path) -
     document["features"][1]["geometry"]["coordinates"] = [y, x, z]
     path = tmp_path / "findings.geojson"
     path.write_text(json.dumps(document))
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == ("file findings.geojson feature 2", "geometry")
     assert "outside the project's area" in problem.problem
 
 
 def test_not_a_demine_form(hazard_world: World, tmp_path: Path) -> None:
     rows = _drop(_nts_rows(), "demine_form")
-    (problem,) = _refused(hazard_world, _write_csv(tmp_path / "other.csv", rows))
+    (problem,) = refused(hazard_world, _write_csv(tmp_path / "other.csv", rows))
     assert (problem.record, problem.field) == ("file other.csv", "demine_form")
     assert "not an export of a demine form" in problem.problem
 
@@ -217,5 +206,5 @@ def test_not_a_demine_form(hazard_world: World, tmp_path: Path) -> None:
 def test_unknown_extension(hazard_world: World, tmp_path: Path) -> None:
     path = tmp_path / "nts.txt"
     path.write_text("x")
-    (problem,) = _refused(hazard_world, path)
+    (problem,) = refused(hazard_world, path)
     assert (problem.record, problem.field) == ("file nts.txt", "file")
