@@ -20,6 +20,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 from sqlalchemy import func, select
+from store_rows import snapshot as rows_of
 
 from demine.domain.entities import Organisation
 from demine.domain.errors import ValidationError
@@ -35,14 +36,8 @@ TABLES = (s.settlements, s.teams, s.hazard_areas, s.reports, s.report_entries, s
 
 
 def snapshot(repo: Repository) -> dict[str, list]:
-    """Every row of the tables an import may touch (geometry as WKB text), for equality."""
-    out: dict[str, list] = {}
-    with repo.reader() as uow:
-        for table in TABLES:
-            rows = uow.conn.execute(select(table).order_by(table.c.id)).mappings().all()
-            out[table.name] = [{k: (v.wkb_hex if hasattr(v, "wkb_hex") else str(v))
-                                for k, v in r.items()} for r in rows]
-    return out
+    """Every row of the tables an import may touch, for equality."""
+    return rows_of(repo, TABLES)
 
 
 def audit_count(repo: Repository) -> int:

@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 from shapely.geometry import Point, box
 from sqlalchemy import func, select
+from store_rows import snapshot as rows_of
 
 from demine.domain.entities import Organisation, Team
 from demine.domain.errors import ValidationError
@@ -31,13 +32,8 @@ TABLES = (s.activities, s.findings, s.accidents, s.victims, s.hazard_areas, s.re
 
 
 def snapshot(repo: Repository) -> dict[str, list]:
-    out: dict[str, list] = {}
-    with repo.reader() as uow:
-        for table in TABLES:
-            rows = uow.conn.execute(select(table).order_by(table.c.id)).mappings().all()
-            out[table.name] = [{k: (v.wkb_hex if hasattr(v, "wkb_hex") else str(v))
-                                for k, v in r.items()} for r in rows]
-    return out
+    """Every row of the tables an import may touch, for equality."""
+    return rows_of(repo, TABLES)
 
 
 def count(repo: Repository, table) -> int:

@@ -91,10 +91,12 @@ def sequence_cost(pieces: np.ndarray, forward: bool, turns: TurnLengths
     return cost
 
 
-def _block_cost(block: list[int], first: int, t0: int, cost: Callable[[int, int, int], float]
-                ) -> float:
-    return sum(cost(a + first, b + first, t0 + i)
-               for i, (a, b) in enumerate(itertools.pairwise(block)))
+def order_cost(order: list[int] | np.ndarray, cost: Callable[[int, int, int], float],
+               first: int = 0) -> float:
+    """Turn length of working ``order`` (offset by ``first``) from sequence position
+    ``first`` on: a block over the swaths [i, j) fills the positions [i, j)."""
+    return sum(cost(int(a) + first, int(b) + first, first + i)
+               for i, (a, b) in enumerate(itertools.pairwise(order)))
 
 
 def piecewise_order(n: int, cost: Callable[[int, int, int], float], k: int) -> list[int]:
@@ -121,7 +123,7 @@ def piecewise_order(n: int, cost: Callable[[int, int, int], float], k: int) -> l
             if i < 0 or not math.isfinite(best[i]):
                 continue
             join = cost(i - 1, i, i - 1) if i >= 1 else 0.0
-            total = best[i] + join + _block_cost(pat, i, i, cost)
+            total = best[i] + join + order_cost(pat, cost, i)
             if total < best[j] - 1e-9:
                 best[j], choice[j] = total, (i, pat)
     order: list[int] = []
@@ -190,7 +192,6 @@ def ranked_orders(pieces: np.ndarray, forward: bool, turns: TurnLengths, spacing
         orders.append(np.asarray(improve_by_swaps(piecewise_order(n, cost, k), cost)))
         orders += [np.asarray(interleave(n, apart)) for apart in range(2, k + 2)
                    if n >= 2 * apart]
-    ranked = [(sum(cost(int(a), int(b), t) for t, (a, b) in enumerate(itertools.pairwise(o))),
-               o) for o in orders]
+    ranked = [(order_cost(o, cost), o) for o in orders]
     ranked.sort(key=lambda item: item[0])
     return ranked

@@ -238,19 +238,23 @@ def _haversine_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
+def _screened(values: np.ndarray, types: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(geometries made 2-D, suspects): not a geometry, another type, or empty."""
+    suspect = ~_is_geometry(values)
+    geoms = np.where(suspect, None, values)
+    suspect |= ~np.isin(shapely.get_type_id(geoms), types)
+    suspect |= shapely.is_empty(geoms)
+    z = ~suspect & shapely.has_z(geoms)
+    if z.any():
+        geoms[z] = shapely.force_2d(geoms[z])
+    return geoms, suspect
+
+
 def screen_polygons(values: np.ndarray, max_spacing_m: float = MAX_VERTEX_SPACING_M
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(2-D geometries, suspects): suspects must go through check_polygon one by one."""
-    suspect = ~_is_geometry(values)
-    geoms = np.where(suspect, None, values)
-    types = shapely.get_type_id(geoms)
-    suspect |= ~np.isin(types, (_POLYGON, _MULTIPOLYGON))
-    suspect |= shapely.is_empty(geoms)
-    ok = ~suspect
-    z = ok & shapely.has_z(geoms)
-    if z.any():
-        geoms[z] = shapely.force_2d(geoms[z])
-    idx = np.flatnonzero(ok)
+    geoms, suspect = _screened(values, (_POLYGON, _MULTIPOLYGON))
+    idx = np.flatnonzero(~suspect)
     sub = geoms[idx]
     bad = _bad_lonlat(sub)
     bad[~bad] = _bad_rings(sub[~bad], max_spacing_m)
@@ -261,15 +265,8 @@ def screen_polygons(values: np.ndarray, max_spacing_m: float = MAX_VERTEX_SPACIN
 
 def screen_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(2-D points, suspects): suspects must go through check_point one by one."""
-    suspect = ~_is_geometry(values)
-    geoms = np.where(suspect, None, values)
-    suspect |= shapely.get_type_id(geoms) != _POINT
-    suspect |= shapely.is_empty(geoms)
-    ok = ~suspect
-    z = ok & shapely.has_z(geoms)
-    if z.any():
-        geoms[z] = shapely.force_2d(geoms[z])
-    idx = np.flatnonzero(ok)
+    geoms, suspect = _screened(values, (_POINT,))
+    idx = np.flatnonzero(~suspect)
     suspect[idx[_bad_lonlat(geoms[idx])]] = True
     return geoms, suspect
 

@@ -142,6 +142,11 @@ def _checked_polygon(problems: list[Problem], geometry: Any, record: str,
     if checked is None:
         return _field(problems, lambda: check_polygon(geometry, record=record,
                                                       field="geometry"))
+    return _take_checked(problems, checked)
+
+
+def _take_checked(problems: list[Problem], checked: Checked) -> Any:
+    """The geometry a batch check already decided on, its refusal added to ``problems``."""
     geom, refusal = checked
     if refusal is not None:
         problems.append((refusal.field, refusal.problem))
@@ -360,10 +365,7 @@ def _point(problems: list[Problem], geometry: Any, record: str,
     if checked is None:
         return _field(problems, lambda: check_point(geometry, record=record,
                                                     field="geometry"))
-    geom, refusal = checked
-    if refusal is not None:
-        problems.append((refusal.field, refusal.problem))
-    return geom
+    return _take_checked(problems, checked)
 
 
 def finding(cells: Cells, geometry: Any, record: str, checked: Checked | None = None
