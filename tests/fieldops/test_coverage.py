@@ -108,6 +108,24 @@ def test_time_estimate_adds_working_turning_and_fixed_turn_time():
         plan.working_length_m + plan.turn_length_m + plan.transit_length_m)
 
 
+
+def test_convex_field_direction_is_refined_between_hull_edges():
+    """An ellipse has no edge to align with: a slight turn keeps the swath count and
+    shortens the slanted ends, so the chosen direction beats every coarse one."""
+    from demine.fieldops.swaths import candidate_angles, layout
+    ellipse = rotate(shapely.affinity.scale(Point(0, 0).buffer(115, quad_segs=16), 2.4, 1),
+                     37.3)
+    m = Machine(2.5, overlap_m=0.1, min_turn_radius_m=3.0)
+    plan = plan_coverage(ellipse, m)
+    chosen = layout(ellipse, math.radians(plan.angle_deg), 2.5, 0.1)
+    coarse = [layout(ellipse, a, 2.5, 0.1) for a in candidate_angles(ellipse)]
+    fewest = min(lay.count for lay in coarse)
+    assert plan.swath_count == chosen.count == fewest
+    best_coarse = min(lay.length for lay in coarse if lay.count == fewest)
+    assert chosen.length < best_coarse - 1.0
+    assert not any(math.isclose(plan.angle_deg % 180, math.degrees(a), abs_tol=1e-6)
+                   for a in candidate_angles(ellipse))
+
 convex_points = st.lists(st.tuples(st.floats(0, 300), st.floats(0, 200)), min_size=3,
                          max_size=12)
 
