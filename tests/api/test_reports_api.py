@@ -95,3 +95,28 @@ def test_reference_edit_needs_the_current_version(client, headers) -> None:
     assert stale.status_code == 409 and "stale version" in stale.json()["detail"]
     history = client.get(f"{url}/history", headers=im).json()["items"]
     assert history[-1]["author"] == "im" and "available" in history[-1]["changed"]
+
+
+def test_a_drawn_polygon_past_its_hazard_is_refused_when_the_draft_is_saved(
+        client, headers) -> None:
+    """The site manager hears it while the drawing is on screen, not at approval."""
+    from shapely.affinity import translate
+    from shapely.geometry import mapping, shape
+    op, im = headers["op.fdu"], headers["im"]
+    _, hazard = _settlement_with_one_untouched_blocker(client, im)
+    # the hazard itself moved 2 km east: wholly outside it
+    moved = translate(shape(hazard["geometry"]), xoff=0.02)
+    total = client.get("/api/v1/reports", headers=im, params={"limit": 1}).json()["total"]
+    body = {"organisation": "FDU", "info_date": date.today().isoformat(), "entries": [{
+        "kind": "activity", "payload": {
+            "code": "ACT-API-OUT1", "hazard_code": hazard["code"], "type": "clearance",
+            "status": "completed", "organisation_code": "FDU",
+            "outcomes": [{"method": "cleared", "geometry": mapping(moved)}]}}]}
+    refused = client.post("/api/v1/reports", json=body, headers=op)
+    assert refused.status_code == 422, refused.text
+    answer = refused.json()
+    assert answer["field"] == "outcome polygon"
+    assert answer["record"].endswith("entry 1")
+    assert f"outside hazard area {hazard['code']}" in answer["problem"]
+    assert client.get("/api/v1/reports", headers=im,
+                      params={"limit": 1}).json()["total"] == total

@@ -79,6 +79,21 @@ def _without_slivers(geom: BaseGeometry) -> BaseGeometry:
     return _polygonal(opened.intersection(geom))
 
 
+def refuse_outside(allowed: BaseGeometry, polygon: BaseGeometry, label: str,
+                   hazard_code: str, rules: ReleaseRules) -> None:
+    """Refuse an outcome polygon that reaches past its hazard (``allowed`` is the hazard
+    grown by the tolerance). One wording whether it is caught when the draft is saved
+    or when the report is approved."""
+    if allowed.contains(polygon):
+        return
+    outside = polygon.difference(allowed).area
+    raise RuleViolation(
+        label, "outcome polygon",
+        f"{outside:.1f} m² lie outside hazard area {hazard_code} "
+        f"(tolerance {rules.inside_tolerance_m} m)",
+    )
+
+
 def account(
     hazard_metric: BaseGeometry,
     outcomes_metric: Sequence[tuple[ReleaseMethod, BaseGeometry, str]],
@@ -94,13 +109,7 @@ def account(
     allowed = hazard_metric.buffer(rules.inside_tolerance_m)
     released = Polygon()
     for method, polygon, label in outcomes_metric:
-        if not allowed.contains(polygon):
-            outside = polygon.difference(allowed).area
-            raise RuleViolation(
-                label, "outcome polygon",
-                f"{outside:.1f} m² lie outside hazard area {hazard_code} "
-                f"(tolerance {rules.inside_tolerance_m} m)",
-            )
+        refuse_outside(allowed, polygon, label, hazard_code, rules)
         overlap = polygon.intersection(released).area if not released.is_empty else 0.0
         if overlap > rules.overlap_tolerance_m2:
             raise RuleViolation(

@@ -16,6 +16,7 @@ from typing import Any
 import shapely
 from sqlalchemy import func, select
 
+from demine.domain import landrelease
 from demine.domain.changes import (
     ActivityChange,
     Change,
@@ -102,6 +103,7 @@ def add_draft(uow: UnitOfWork, *, organisation_code: str, info_date: date,
               in zip(raw, parse_changes(raw), strict=True)]
     if not parsed:
         raise ValidationError(f"report {code}", "entries", "a report needs at least one entry")
+    _refuse_outcomes_outside(uow, code, [change for _, _, change in parsed])
     report_id = uow.insert(s.reports, {
         "code": code, "status": ReportStatus.DRAFT.value, "info_date": info_date,
         "author": uow.author, "organisation_id": org_id, "summary": summary,
@@ -114,6 +116,35 @@ def add_draft(uow: UnitOfWork, *, organisation_code: str, info_date: date,
     for start in range(0, len(rows), _INSERT_BATCH):
         uow.conn.execute(s.report_entries.insert(), rows[start:start + _INSERT_BATCH])
     return code, report_id
+
+
+
+def _refuse_outcomes_outside(uow: UnitOfWork, code: str, changes: Sequence[Change]) -> None:
+    """Tell the author now, not at approval, that a drawn polygon reaches past its hazard.
+
+    A hazard's polygon never changes after it is recorded, so an outcome outside it
+    would be refused at approval whatever else is approved first; the site manager
+    hears it while the drawing is still on the screen. Hazards new in this very report
+    are not stored yet: approval checks those. Overlaps with released land are left to
+    approval, since what is released can still change before then.
+    """
+    drawn = [(seq, change) for seq, change in enumerate(changes, start=1)
+             if isinstance(change, ActivityChange) and change.outcomes]
+    if not drawn:
+        return
+    settings = uow.settings()
+    rules = settings.rules
+    zones: dict[str, Any] = {}
+    for seq, change in drawn:
+        if change.hazard_code not in zones:
+            hazard = uow.row(s.hazard_areas, code=change.hazard_code)
+            zones[change.hazard_code] = None if hazard is None else (
+                settings.frame.to_metric_exact(hazard["geom"])
+                .buffer(rules.inside_tolerance_m))
+        zone = zones[change.hazard_code]
+        for outcome in change.outcomes if zone is not None else ():
+            landrelease.refuse_outside(zone, settings.frame.to_metric_exact(outcome.polygon),
+                                       _label(code, seq), change.hazard_code, rules)
 
 
 def _transition(uow: UnitOfWork, code: str, allowed_from: ReportStatus,
