@@ -20,7 +20,14 @@ unavailable:
     from: 2026-12-01
     to: 2026-12-31               # omitted: stood down for the whole plan
     reason: rotation
+rules:                           # national rules as the what-if would have them
+  machine_only_release: true     # also: machines_on_slopes, qc_lag_days
 ```
+
+``rules`` is a policy what-if ("if the national authority accepted machine-only
+release..."), not a planning setting: a comparison says in its notes which national
+rule each scenario changes, so a curve that moves because of a rule is never read as
+the effect of the assets beside it.
 
 Dates are resolved against the comparison's day 0, so the same file can be compared
 from any start. Every error names the file, the key (``add_assets[0].type``) and the
@@ -49,17 +56,18 @@ import yaml
 
 from demine.domain.errors import ValidationError
 from demine.domain.vocab import AssetType
-from demine.planning.assets import DEFAULT_PRODUCTIVITY, Asset
+from demine.planning.assets import DEFAULT_PRODUCTIVITY, Asset, Rules
 from demine.planning.forecast import Forecast
 from demine.planning.priority import BUILT_IN_PROFILES, load_profile
 from demine.planning.schedule import Plan
 
 __all__ = ["BUILT_IN_SCENARIOS", "CHECKPOINTS", "AddAssets", "Scenario", "ScenarioOutcome",
            "StandDown", "apply_to_fleet", "checkpoints_of", "compare_outcomes", "load_scenario",
-           "outcome", "parse_scenario"]
+           "outcome", "parse_scenario", "rules_for"]
 
 #: Example scenarios shipped with demine, usable by name.
-BUILT_IN_SCENARIOS = ("baseline", "two-more-robots", "lose-a-manual-team")
+BUILT_IN_SCENARIOS = ("baseline", "two-more-robots", "lose-a-manual-team",
+                      "machine-only-release", "machine-only-release-two-more-robots")
 #: Days at which every comparison counts reopened settlements.
 CHECKPOINTS = (30, 60, 90, 120)
 
@@ -73,7 +81,11 @@ ASSET_TYPES: dict[str, AssetType] = {
 _PREFIX = {AssetType.MANUAL_TEAM: "MT", AssetType.MDD_TEAM: "MDD",
            AssetType.MECHANICAL: "MF", AssetType.ROBOTIC_PLATFORM: "RCP"}
 _KEYS = ("name", "description", "priority_profile", "seed", "horizon_days", "add_assets",
-         "unavailable")
+         "unavailable", "rules")
+#: National rules a scenario may change, with what each takes: (kind, lowest, highest).
+_RULE_KEYS: dict[str, tuple[type, int, int]] = {
+    "machine_only_release": (bool, 0, 1), "machines_on_slopes": (bool, 0, 1),
+    "qc_lag_days": (int, 0, 90)}
 _ADD_KEYS = ("type", "count", "organisation", "from", "productivity_m2_day")
 _DOWN_KEYS = ("asset", "from", "to", "reason")
 #: More than this many new assets in one entry is more likely a typo than a plan.
@@ -119,6 +131,7 @@ class Scenario:
     horizon_days: int | None = None
     add_assets: tuple[AddAssets, ...] = ()
     unavailable: tuple[StandDown, ...] = ()
+    rules: tuple[tuple[str, bool | int], ...] = ()   # (rule, value), in file order
 
     @property
     def record(self) -> str:
@@ -177,8 +190,41 @@ def parse_scenario(data: Any, source: str, *, base_dir: Path | None = None) -> S
     downs = tuple(_down(item, record, f"unavailable[{k}]")
                   for k, item in enumerate(_list(data.get("unavailable"), record,
                                                  "unavailable")))
+    rules = _rules(data.get("rules"), record)
     return Scenario(name, source, _text(data.get("description"), record, "description"),
-                    profile, seed, horizon, adds, downs)
+                    profile, seed, horizon, adds, downs, rules)
+
+
+def _rules(value: Any, record: str) -> tuple[tuple[str, bool | int], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ValidationError(record, "rules", "expected a mapping of national rules "
+                              f"({', '.join(_RULE_KEYS)})")
+    _known(value, tuple(_RULE_KEYS), record, "rules.")
+    out: list[tuple[str, bool | int]] = []
+    for key, raw in value.items():
+        kind, lo, hi = _RULE_KEYS[key]
+        if kind is bool:
+            if not isinstance(raw, bool):
+                raise ValidationError(record, f"rules.{key}",
+                                      f"expected true or false, got {raw!r}")
+            out.append((key, raw))
+        else:
+            out.append((key, _int(raw, record, f"rules.{key}", lo=lo, hi=hi)))
+    return tuple(out)
+
+
+def rules_for(scenario: Scenario, base: Rules) -> tuple[Rules, list[str]]:
+    """The national rules the scenario plans under, and a note for each one it changes."""
+    changed = {k: v for k, v in scenario.rules if getattr(base, k) != v}
+    notes = [f"national rule changed in this scenario: {k} {_word(getattr(base, k))} -> "
+             f"{_word(v)}" for k, v in changed.items()]
+    return replace(base, **changed), notes
+
+
+def _word(value: bool | int) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _known(data: Mapping[Any, Any], keys: Sequence[str], record: str, where: str) -> None:

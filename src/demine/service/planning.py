@@ -79,6 +79,7 @@ def district_plan(repo: Repository, *, profile: str = "default", time_limit: flo
                   extra_assets: Sequence[Asset] | None = None,
                   fleet: FleetEdit | None = None, learn: bool = True,
                   initial: Mapping[str, Sequence[str]] | None = None,
+                  rules: Rules | None = None,
                   ) -> tuple[Plan, PlanningInputs]:
     """Plan the district's unreleased hazards with the teams on record.
 
@@ -86,7 +87,9 @@ def district_plan(repo: Repository, *, profile: str = "default", time_limit: flo
     where there is enough (:mod:`demine.planning.productivity`), else from the
     register; assets without a figure use the reference default. ``fleet`` edits the
     asset list after that (scenarios), ``initial`` is a plan to start the search from
-    (asset code -> work item names, e.g. another scenario's plan). Nothing is written.
+    (asset code -> work item names, e.g. another scenario's plan). ``rules`` are the
+    national rules to plan under (a scenario's what-if), the defaults when omitted.
+    Nothing is written.
 
     Raises ``ValidationError`` (a bad profile names its file) before any solving.
     """
@@ -112,7 +115,7 @@ def district_plan(repo: Repository, *, profile: str = "default", time_limit: flo
     notes.append("terrain, slope and density are not in the record: every hazard is "
                  "planned as open, flat ground with low density")
     sites, settlements = sites_from_facts(facts, extra, populations)
-    rules = Rules()
+    rules = rules or Rules()
     model = build_model(sites, settlements, assets, rules)
     plan = plan_district(sites, settlements, assets, rules, time_limit=time_limit, seed=seed,
                          start_date=start_date, initial=initial)

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from demine.domain.errors import ValidationError
-from demine.planning.assets import Asset
+from demine.planning.assets import Asset, Rules
 from demine.planning.forecast import Forecast
 from demine.planning.scenarios import (
     Scenario,
@@ -34,6 +34,7 @@ from demine.planning.scenarios import (
     compare_outcomes,
     load_scenario,
     outcome,
+    rules_for,
 )
 from demine.planning.schedule import Plan, adopt
 from demine.service.planning import (
@@ -95,7 +96,7 @@ def compare_scenarios(repo: Repository, scenarios: Sequence[Scenario], *, start:
     planned: list[tuple[Scenario, Plan, PlanningInputs, list[str]]] = []
     initial = None
     for sc in scenarios:
-        notes: list[str] = []
+        rules, notes = rules_for(sc, Rules())
 
         def edit(assets: list[Asset], sc: Scenario = sc, notes: list[str] = notes
                  ) -> list[Asset]:
@@ -105,7 +106,7 @@ def compare_scenarios(repo: Repository, scenarios: Sequence[Scenario], *, start:
 
         plan, inputs = district_plan(repo, profile=sc.priority_profile, time_limit=time_limit,
                                      seed=sc.seed, start_date=start, fleet=edit,
-                                     initial=initial)
+                                     initial=initial, rules=rules)
         if initial is None:
             initial = _orders(plan)
         planned.append((sc, plan, inputs, notes))
