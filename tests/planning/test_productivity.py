@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from demine_world import OPERATOR, World
 from shapely.geometry import Point, box
@@ -16,6 +17,7 @@ from demine.planning.productivity import (
     MIN_WORKING_DAYS,
     ProgressRecord,
     choose_rates,
+    spread_from_progress,
     working_days,
 )
 from demine.service import reference
@@ -156,3 +158,52 @@ def test_short_progress_keeps_the_register_and_says_so(world: World):
                for w in plan.warnings)
     for area, days in _durations(plan):
         assert days >= math.ceil(area / REGISTER * 7 / 6 - 1e-9)
+
+
+# --- the forecast's spread -------------------------------------------------------------
+
+#: Actual / planned rate of ten reported activities (one week each, 6 working days).
+RELATIVE = (0.55, 0.7, 0.8, 0.85, 0.9, 1.0, 1.05, 1.2, 0.75, 0.95)
+
+
+def _week_records(team: str, relative: tuple[float, ...], rate: float) -> list[ProgressRecord]:
+    return [rec(team, f"{team}-A{k}", D0 + timedelta(days=7 * k), 7, 6 * rate * r)
+            for k, r in enumerate(relative)]
+
+
+def test_spread_is_fitted_per_type_on_activities_over_their_planned_rate():
+    # two teams planned at different rates: the fit sees only how each strays from its own
+    records = _week_records("MT1", RELATIVE[:5], 300.0) + _week_records("MT2", RELATIVE[5:], 120.0)
+    choices = choose_rates({"MT1": (300.0, "register"), "MT2": (120.0, "register"),
+                            "DOG1": (850.0, "register")}, [])
+    fitted = spread_from_progress(records, choices.values(),
+                                  {"MT1": "manual_team", "MT2": "manual_team",
+                                   "DOG1": "mdd_team"})
+    logs = np.log(RELATIVE)
+    manual = fitted["manual_team"]
+    assert manual.source == "fitted" and "10 reported manual_team activities" in manual.note
+    assert manual.median == pytest.approx(math.exp(logs.mean()))
+    assert manual.sigma == pytest.approx(logs.std(ddof=1))
+    # no dog activity on record: the named default, and the note says why
+    dogs = fitted["mdd_team"]
+    assert dogs.source == "default" and dogs.sigma == 0.25 and "0 observations" in dogs.note
+
+
+def test_too_few_activities_or_a_reporting_slip_keep_the_default():
+    records = _week_records("MT1", RELATIVE[:7], 300.0)
+    choices = choose_rates({"MT1": (300.0, "register")}, records)
+    assert choices["MT1"].learned                           # 42 working days: learned
+    few = spread_from_progress(records, choices.values(), {"MT1": "manual_team"})
+    assert few["manual_team"].source == "default" and "7 observations < 8" in \
+        few["manual_team"].note
+    # the same activities under a team whose learned rate is a slip (10x its register)
+    slip = _week_records("MT9", tuple(10 * r for r in RELATIVE), 300.0)
+    both = records + _week_records("MT2", RELATIVE[7:], 300.0) + slip
+    choices = choose_rates({"MT1": (300.0, "register"), "MT2": (300.0, "register"),
+                            "MT9": (300.0, "register")}, both)
+    assert not choices["MT9"].learned
+    fitted = spread_from_progress(both, choices.values(), {"MT1": "manual_team",
+                                                           "MT2": "manual_team",
+                                                           "MT9": "manual_team"})
+    manual = fitted["manual_team"]
+    assert manual.source == "fitted" and "10 reported" in manual.note   # MT9's 10 left out

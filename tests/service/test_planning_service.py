@@ -65,6 +65,11 @@ def test_forecast_covers_the_closed_settlements(repo, base):
     assert np.all(np.diff(fc.curve.open_p50) >= 0)
     again = district_forecast(repo, plan, inputs, runs=500, seed=0)
     assert np.array_equal(fc.reopen, again.reopen)
+    # the demo reports too few activities per asset type to fit a spread: every asset's
+    # note says it uses the named default and how many activities there were
+    notes = [n for n in fc.notes if "productivity median" in n]
+    assert len(notes) == len(inputs.assets)
+    assert all("[default; " in n and "observations < 8" in n for n in notes)
 
 
 def test_bad_profile_names_the_file(repo, tmp_path):

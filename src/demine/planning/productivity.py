@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from demine.domain.errors import ValidationError
+from demine.planning.uncertainty import MIN_OBSERVATIONS, Lognormal, fit_productivity
 
 __all__ = ["MIN_WORKING_DAYS", "PLAUSIBLE_FACTOR", "ProgressRecord", "RateChoice",
-           "choose_rates"]
+           "choose_rates", "spread_from_progress"]
 
 #: Working days of reported clearance a team needs before its own rate is used: a
 #: week and a bit. Daily output varies by about 35 % (the forecast's default spread
@@ -158,3 +159,49 @@ def _why(choice: RateChoice, reason: str) -> RateChoice:
     return RateChoice(choice.asset, choice.rate_m2_day, choice.source, choice.fallback_m2_day,
                       choice.fallback_source, choice.learned_m2_day, choice.working_days,
                       choice.area_m2, choice.activities, reason)
+
+
+def spread_from_progress(
+    records: Iterable[ProgressRecord],
+    choices: Iterable[RateChoice],
+    asset_types: Mapping[str, str],
+    *,
+    working_days_per_week: Mapping[str, int] | None = None,
+    min_observations: int = MIN_OBSERVATIONS,
+    plausible_factor: float = PLAUSIBLE_FACTOR,
+) -> dict[str, Lognormal]:
+    """Per asset type: the forecast's productivity multiplier fitted on reported activities.
+
+    Why per type and relative: one team rarely has enough activities on record, but the
+    teams of a type together soon do, and each activity's rate over the rate its team is
+    planned with (``choices``) says how far reality strays from the plan, whatever the
+    team's own level. An activity's rate is its area over its own working days, the
+    granularity of a planned work item. Teams whose learned rate was refused as a
+    reporting slip (outside ``plausible_factor``) are left out, so a slip does not pass
+    for spread. A type with fewer than ``min_observations`` activities keeps its named
+    default, with a note that says how many there were.
+    """
+    planned = {c.asset: c for c in choices}
+    weeks = working_days_per_week or {}
+    rel: dict[str, list[float]] = {}
+    for r in records:
+        choice = planned.get(r.team)
+        if choice is None or r.team not in asset_types or choice.rate_m2_day <= 0:
+            continue
+        if choice.learned_m2_day and not (
+                1 / plausible_factor <= choice.learned_m2_day / choice.fallback_m2_day
+                <= plausible_factor):
+            continue
+        days = working_days([r], weeks.get(r.team, 6))
+        if days <= 0 or r.area_m2 <= 0:
+            continue
+        rel.setdefault(asset_types[r.team], []).append(r.area_m2 / days / choice.rate_m2_day)
+    out: dict[str, Lognormal] = {}
+    for kind in sorted(set(asset_types.values())):
+        values = rel.get(kind, [])
+        fit = fit_productivity(values, nominal_rate=1.0, asset_type=kind,
+                               min_observations=min_observations)
+        out[kind] = fit if fit.source != "fitted" else Lognormal(
+            fit.median, fit.sigma, "fitted",
+            f"{len(values)} reported {kind} activities over the rates planned")
+    return out

@@ -23,7 +23,12 @@ from demine.planning.assets import DEFAULT_PRODUCTIVITY, Asset, Rules
 from demine.planning.forecast import DEFAULT_RUNS, Forecast, PlanInput, forecast, from_schedule
 from demine.planning.priority import load_profile, score_hazards
 from demine.planning.problem import Schedule, evaluate
-from demine.planning.productivity import ProgressRecord, RateChoice, choose_rates
+from demine.planning.productivity import (
+    ProgressRecord,
+    RateChoice,
+    choose_rates,
+    spread_from_progress,
+)
 from demine.planning.schedule import (
     Model,
     Plan,
@@ -33,6 +38,7 @@ from demine.planning.schedule import (
     plan_district,
     sites_from_facts,
 )
+from demine.planning.uncertainty import Uncertainty
 from demine.service.planning_inputs import clearance_progress, hazard_facts
 from demine.store import schema as s
 from demine.store.repository import Repository
@@ -62,6 +68,9 @@ class PlanningInputs:
     warnings: tuple[str, ...]
     #: Per planned asset: the productivity used and whether it was learned.
     productivity: tuple[RateChoice, ...] = ()
+    #: The reported clearance progress the plan learned from; the forecast fits its
+    #: spread on the same records.
+    progress: tuple[ProgressRecord, ...] = ()
 
 
 #: A what-if change to the fleet on record (see :mod:`demine.service.scenarios`): it
@@ -100,7 +109,8 @@ def district_plan(repo: Repository, *, profile: str = "default", time_limit: flo
     notes += team_notes
     populations, names, geometry, centres = _record(repo)
     centre = _centre(list(centres.values()))
-    teams, rates = _productivity(teams, clearance_progress(repo) if learn else [])
+    progress = tuple(clearance_progress(repo)) if learn else ()
+    teams, rates = _productivity(teams, progress)
     assets = [*teams, *(extra_assets or ())]
     if fleet is not None:
         assets = fleet(assets)
@@ -121,7 +131,8 @@ def district_plan(repo: Repository, *, profile: str = "default", time_limit: flo
                          start_date=start_date, initial=initial)
     plan = replace(plan, warnings=(*notes, *plan.warnings))
     inputs = PlanningInputs(tuple(sites), tuple(settlements), tuple(assets), rules, model,
-                            start_date, prof.name, geometry, names, tuple(notes), choices)
+                            start_date, prof.name, geometry, names, tuple(notes), choices,
+                            progress)
     return plan, inputs
 
 
@@ -226,10 +237,19 @@ def district_forecast(repo: Repository, plan: Plan, inputs: PlanningInputs, *,
     """Monte Carlo reopening dates of the plan's closed settlements (the plan's sequences).
 
     ``repo`` is accepted for symmetry with :func:`district_plan`; everything needed is
-    in ``inputs``, so the forecast re-times exactly the plan that was shown.
+    in ``inputs``, so the forecast re-times exactly the plan that was shown. The
+    productivity spread of an asset type is fitted on the activities its teams reported
+    where there are enough (:func:`demine.planning.productivity.spread_from_progress`);
+    elsewhere the named defaults of :mod:`demine.planning.uncertainty` hold. The
+    forecast's notes say which, per asset.
     """
     del repo
-    return forecast(plan_input(plan, inputs), runs=runs, seed=seed)
+    types = {a.code: a.type.value for a in inputs.assets}
+    spread = spread_from_progress(
+        inputs.progress, inputs.productivity, types,
+        working_days_per_week={a.code: a.working_days_per_week for a in inputs.assets})
+    return forecast(plan_input(plan, inputs), Uncertainty(productivity=spread), runs=runs,
+                    seed=seed)
 
 
 def plan_input(plan: Plan, inputs: PlanningInputs) -> PlanInput:
