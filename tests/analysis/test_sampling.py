@@ -100,6 +100,53 @@ def test_table_2a_structure():
         assert sizes == sorted(sizes), aql  # bigger lots never get smaller samples
 
 
+
+#: MIL-STD-105E (public domain; its Table II-A is the master table ISO 2859-1 Table 2-A
+#: took over) at general inspection level II, AQL 0.65 to 6.5, as the U.S. National
+#: Institute of Building Sciences tabulated it ("AC-TABLE", Table 1-A, developed from
+#: MIL-STD-105E Tables I and II-A): the rejection number Re of each cell, "v" a down
+#: arrow (use the first plan below), "^" an up arrow (the first plan above). An
+#: independent source for the cells demine derives from the table's diagonals.
+MIL_STD_105E_RE = {
+    #     0.65  1.0  1.5  2.5  4.0  6.5
+    "A": ("v", "v", "v", "v", "v", "1"),
+    "B": ("v", "v", "v", "v", "1", "^"),
+    "C": ("v", "v", "v", "1", "^", "v"),
+    "D": ("v", "v", "1", "^", "v", "2"),
+    "E": ("v", "1", "^", "v", "2", "3"),
+    "F": ("1", "^", "v", "2", "3", "4"),
+    "G": ("^", "v", "2", "3", "4", "6"),
+    "H": ("v", "2", "3", "4", "6", "8"),
+    "J": ("2", "3", "4", "6", "8", "11"),
+    "K": ("3", "4", "6", "8", "11", "15"),
+    "L": ("4", "6", "8", "11", "15", "22"),
+    "M": ("6", "8", "11", "15", "22", "^"),
+    "N": ("8", "11", "15", "22", "^", "^"),
+    "P": ("11", "15", "22", "^", "^", "^"),
+    "Q": ("15", "22", "^", "^", "^", "^"),
+}
+
+
+def test_table_2a_agrees_with_mil_std_105e_at_level_ii():
+    rows = list(MIL_STD_105E_RE)
+    for column, aql in enumerate((0.65, 1.0, 1.5, 2.5, 4.0, 6.5)):
+        for letter in rows:
+            k = rows.index(letter)
+            while MIL_STD_105E_RE[rows[k]][column] in ("v", "^"):
+                k += 1 if MIL_STD_105E_RE[rows[k]][column] == "v" else -1
+            re_ = int(MIL_STD_105E_RE[rows[k]][column])
+            plan = table_2a(letter, aql)
+            assert (plan.sample_size, plan.reject) == (
+                level_ii_sample_size_of(rows[k]), re_), (letter, aql)
+
+
+def level_ii_sample_size_of(letter: str) -> int:
+    """Sample size of a code letter: the lowest lot of its level II band, measured."""
+    lowest = {"A": 2, "B": 9, "C": 16, "D": 26, "E": 51, "F": 91, "G": 151, "H": 281,
+              "J": 501, "K": 1201, "L": 3201, "M": 10001, "N": 35001, "P": 150001,
+              "Q": 500001}[letter]
+    return level_ii_sample_size(lowest)
+
 def test_plan_larger_than_lot_is_refused():
     with pytest.raises(ValidationError) as err:
         iso2859_plan(20, 0.065)

@@ -118,9 +118,11 @@ def table_2a(letter: str, aql: float) -> SamplingPlan:
     (n=20, Ac 1). Every plan so reached accepts a lot at exactly the AQL with
     probability of about 0.87 or more, which is how the table was designed.
 
-    The table was reconstructed from this structure and from memory of published
-    copies, not transcribed from a licensed copy of the standard: check it against
-    your copy before using it for accreditation. AQL 10 is left out because the cell
+    The table is built from this structure, not transcribed from a licensed copy of
+    the standard. Every cell at level II for AQL 0.65 to 6.5 is checked against the
+    public-domain MIL-STD-105E Table II-A, the master table ISO 2859-1 took over (a
+    test); the cells below AQL 0.65 follow the same diagonals but were not checked
+    against an independent copy. AQL 10 is left out because the cell
     (A, 10) is an up arrow with no plan above it in this reconstruction, and the
     columns above 10 count nonconformities per 100 units, which QC of cleared land
     (a sample unit holds a missed item or not) does not use.
