@@ -150,6 +150,40 @@ def test_an_operator_draws_a_report_and_a_manager_rejects_it_with_a_reason(
     assert "Rejected by im: the worked polygon does not match" in mine
 
 
+def test_a_polygon_drawn_past_the_hazard_is_refused_when_the_draft_is_saved(
+        live_server, visit) -> None:
+    """The site manager hears it with the drawing still on screen, in words, and no
+    draft is stored."""
+    page = visit.page
+    _, hazard = _closed_by_one_untouched(live_server)
+    drafts = _api(live_server, "/api/v1/reports", limit=1)["total"]
+    _log_in(page, live_server, "op.fdu")
+    _start_report(page, hazard["code"])
+    sw, se, _ne, nw = _screen_box(page, hazard["geometry"])
+    width = page.evaluate("window.demineMap.getCanvas().getBoundingClientRect().right")
+    left = page.evaluate("window.demineMap.getCanvas().getBoundingClientRect().left")
+    side = 12.0
+    # a square beside the hazard's box, on whichever side the screen has room
+    cx = se[0] + 3 * side if width - se[0] > 5 * side else sw[0] - 3 * side
+    assert left + 2 * side < cx < width - 2 * side
+    cy = (sw[1] + nw[1]) / 2
+    corners = [(cx - side, cy + side), (cx + side, cy + side), (cx + side, cy - side),
+               (cx - side, cy - side)]
+    page.click("#draw-polygon")
+    for x, y in [*corners, corners[0]]:
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        page.wait_for_timeout(200)
+    page.wait_for_function(
+        "document.getElementById('report-area').textContent.startsWith('Drawn')")
+    page.select_option("#report-status", "in_progress")
+    page.click("#save-draft")
+    said = _message(page, "lie outside hazard area")
+    assert "was not saved" in said and hazard["code"] in said
+    assert page.query_selector("#saved") is None
+    assert page.is_enabled("#save-draft")                 # the drawing can be mended
+    assert _api(live_server, "/api/v1/reports", limit=1)["total"] == drafts
+
 def test_a_report_approved_in_the_browser_reopens_a_settlement(live_server, visit) -> None:
     page = visit.page
     settlement, hazard = _closed_by_one_untouched(live_server)
