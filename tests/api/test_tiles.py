@@ -45,6 +45,17 @@ PROPERTIES = {
 }
 RECORDS = {"hazards": "hazards", "settlements": "settlements", "outcomes": "outcomes",
            "findings": "findings"}
+#: Below this zoom a hazards tile holds the summary layer ``hazard_cells`` instead: one
+#: point per cell of CELL units and status, with these properties.
+CELLS_BELOW, CELL = 10, 256
+CELL_PROPERTIES = {"status", "count", "remaining_m2", "synthetic"}
+#: Below this zoom settlements are kept one per cell of THIN units, the most important.
+THIN_BELOW, THIN = 9, 64
+
+
+def mvt_layer(layer: str, z: int) -> str:
+    """The MVT layer a tile of ``layer`` holds at zoom ``z``."""
+    return "hazard_cells" if layer == "hazards" and z < CELLS_BELOW else layer
 
 
 # -- tile arithmetic, independent of demine --------------------------------------------------
@@ -107,7 +118,7 @@ def features(data: bytes, layer: str) -> list[dict[str, Any]]:
 
 
 def tile_features(client, headers, layer, z, x, y) -> list[dict[str, Any]]:
-    return features(fetch(client, headers, layer, z, x, y), layer)
+    return features(fetch(client, headers, layer, z, x, y), mvt_layer(layer, z))
 
 
 def vertices(feats: list[dict[str, Any]]) -> int:
@@ -314,7 +325,7 @@ def test_lower_zoom_tiles_carry_no_more_vertices(client, viewer, district_centre
     """A hazard drawn whole in a tile has no more vertices than in the child tile one zoom
     in: the tolerance doubles with each zoom level out (and the smallest are dropped)."""
     compared = simplified = 0
-    for z in range(9, 15):
+    for z in range(CELLS_BELOW, 15):
         _, x, y = tile_of(*district_centre, z)
         parent = whole(tile_features(client, viewer, "hazards", z, x, y))
         children: dict[str, int] = {}
@@ -328,6 +339,125 @@ def test_lower_zoom_tiles_carry_no_more_vertices(client, viewer, district_centre
         compared += len(both)
         simplified += sum(parent[c] < children[c] for c in both)
     assert compared >= 20 and simplified > 0, (compared, simplified)
+
+
+# -- far out: hazards summarised, settlements thinned ------------------------------------------
+
+def expected_cells(hazards: dict[str, dict[str, Any]], z: int, x: int, y: int
+                   ) -> dict[tuple[int, int, str], dict[str, Any]]:
+    """The hazards whose centroid lies in the tile, by (cell column, cell row, status):
+    how many, their remaining area and the mean of their centroids in tile units."""
+    minx, _miny, _maxx, maxy = mercator_bounds(z, x, y)
+    scale = EXTENT / (2 * HALF_WORLD / 2 ** z)
+    groups: dict[tuple[int, int, str], list] = {}
+    for h in hazards.values():
+        cx, cy = TO_MERCATOR.transform(*h["shape"].centroid.coords[0])
+        ux, uy = (cx - minx) * scale, (maxy - cy) * scale
+        if 0 <= ux < EXTENT and 0 <= uy < EXTENT:
+            groups.setdefault((int(ux // CELL), int(uy // CELL), h["status"]), []).append(
+                (ux, uy, h["remaining_m2"]))
+    return {key: {"count": len(members), "remaining_m2": sum(m[2] for m in members),
+                  "at": (float(np.mean([m[0] for m in members])),
+                         float(np.mean([m[1] for m in members])))}
+            for key, members in groups.items()}
+
+
+@pytest.mark.parametrize("z", [6, 8, 9])
+def test_far_out_a_hazards_tile_counts_its_hazards_by_cell_and_status(client, viewer, hazards,
+                                                                      district_centre,
+                                                                      z) -> None:
+    """Below zoom 10 the tile holds no hazard areas but one point per cell and status,
+    at the mean centre of the hazards counted there: every hazard whose centroid is in
+    the tile is counted once, and released ones are shown too."""
+    tile = tile_of(*district_centre, z)
+    data = fetch(client, viewer, "hazards", *tile)
+    decoded = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+    assert set(decoded) == {"hazard_cells"}, "no hazard areas are sent this far out"
+    feats = decoded["hazard_cells"]["features"]
+    expected = expected_cells(hazards, *tile)
+    assert sum(e["count"] for e in expected.values()) >= 0.5 * len(hazards)
+    assert max(e["count"] for e in expected.values()) > 1, "a dense area, summarised"
+    got = {}
+    for f in feats:
+        assert set(f["properties"]) == CELL_PROPERTIES and f["geometry"]["type"] == "Point"
+        ux, uy = f["geometry"]["coordinates"]
+        key = (ux // CELL, uy // CELL, f["properties"]["status"])
+        assert key not in got, f"two points for cell and status {key}"
+        got[key] = f
+    assert set(got) == set(expected)
+    for key, f in got.items():
+        assert f["properties"]["count"] == expected[key]["count"], key
+        assert f["properties"]["remaining_m2"] == pytest.approx(expected[key]["remaining_m2"])
+        assert f["geometry"]["coordinates"] == pytest.approx(expected[key]["at"], abs=1)
+        assert f["properties"]["synthetic"] is True
+    counted = {status: sum(f["properties"]["count"] for f in feats
+                           if f["properties"]["status"] == status)
+               for status in {h["status"] for h in hazards.values()}}
+    assert counted == {status: sum(e["count"] for (_x, _y, st), e in expected.items()
+                                   if st == status) for status in counted}
+    assert len([s for s, n in counted.items() if n]) >= 2, counted
+
+
+def test_far_out_the_four_quarters_of_a_tile_count_what_it_counts(client, viewer,
+                                                                  district_centre) -> None:
+    """A hazard is counted in one tile only: the counts of the four tiles one zoom in add
+    up to the tile's, status by status."""
+    z, x, y = tile_of(*district_centre, 8)
+
+    def by_status(feats):
+        out: dict[str, int] = {}
+        for f in feats:
+            out[f["properties"]["status"]] = out.get(f["properties"]["status"], 0) + \
+                f["properties"]["count"]
+        return out
+
+    parent = by_status(tile_features(client, viewer, "hazards", z, x, y))
+    children: dict[str, int] = {}
+    for cx in (2 * x, 2 * x + 1):
+        for cy in (2 * y, 2 * y + 1):
+            for status, n in by_status(tile_features(client, viewer, "hazards", z + 1, cx,
+                                                     cy)).items():
+                children[status] = children.get(status, 0) + n
+    assert parent and parent == children
+
+
+def test_far_out_settlements_are_thinned_to_the_most_important_per_cell(
+        client, viewer, district_centre) -> None:
+    """Below zoom 9 a settlements tile keeps one settlement per 4-pixel cell: every one
+    left out shares its cell with a kept one that is closed, or as populous, or more."""
+    items = {r["code"]: r for r in records(client, viewer, "settlements")}
+    z = THIN_BELOW - 1
+    tile = tile_of(*district_centre, z)
+    minx, _miny, _maxx, maxy = mercator_bounds(*tile)
+    scale = EXTENT / (2 * HALF_WORLD / 2 ** z)
+    box = lonlat_box(*tile, BUFFER)
+
+    def cell(r):
+        mx, my = TO_MERCATOR.transform(*r["geometry"]["coordinates"])
+        return (math.floor(round((mx - minx) * scale) / THIN),
+                math.floor(round((maxy - my) * scale) / THIN))
+
+    def rank(r):
+        return (r["status"] != "closed", -r["population"])
+
+    meeting = [r for r in items.values() if shape(r["geometry"]).intersects(box)]
+    kept = {f["properties"]["code"] for f in tile_features(client, viewer, "settlements",
+                                                           *tile)}
+    assert kept <= {r["code"] for r in meeting}
+    assert 0 < len(kept) < len(meeting)
+    best = {}
+    for r in meeting:
+        best.setdefault(cell(r), []).append(r)
+    assert len(kept) == len(best), "one settlement per cell"
+    for members in best.values():
+        [chosen] = [r for r in members if r["code"] in kept]
+        assert rank(chosen) == min(rank(r) for r in members), chosen["code"]
+    # from zoom 9, where names are written, every settlement is there
+    near = tile_of(*district_centre, THIN_BELOW)
+    box = lonlat_box(*near, BUFFER)
+    assert {f["properties"]["code"] for f in tile_features(
+        client, viewer, "settlements", *near)} == {
+        r["code"] for r in items.values() if shape(r["geometry"]).intersects(box)}
 
 
 # -- size, emptiness and the cap --------------------------------------------------------------
@@ -348,16 +478,20 @@ def test_an_empty_tile_is_204_with_no_body(client, viewer) -> None:
 def test_a_tile_over_the_cap_is_thinned_then_refused(client, viewer, district_centre,
                                                      monkeypatch) -> None:
     """Over the cap, points are thinned to one per cell, the most important kept; a tile
-    that cannot get under the cap at all is refused, naming the cap."""
+    that cannot get under the cap at all is refused, naming the cap. Far out (zoom 6)
+    the tile is thinned to 4-pixel cells already; over the cap, to cells twice as wide."""
     tile = tile_of(*district_centre, 6)
-    full = tile_features(client, viewer, "settlements", *tile)
-    monkeypatch.setattr(tiles, "MAX_TILE_BYTES", 1500)
+    whole = fetch(client, viewer, "settlements", *tile)
+    full = features(whole, "settlements")
+    cap = len(whole) * 3 // 4
+    monkeypatch.setattr(tiles, "MAX_TILE_BYTES", cap)
     data = fetch(client, viewer, "settlements", *tile)
     thin = features(data, "settlements")
-    assert len(data) <= 1500 and 0 < len(thin) < len(full)
+    assert len(data) <= cap and 0 < len(thin) < len(full)
     assert {f["id"] for f in thin} <= {f["id"] for f in full}
-    cells = {tuple(np.floor(np.array(f["geometry"]["coordinates"]) / 16)) for f in thin}
-    assert len(cells) == len(thin), "two kept settlements share one pixel"
+    cells = {tuple(np.floor(np.array(f["geometry"]["coordinates"]) / (2 * THIN)))
+             for f in thin}
+    assert len(cells) == len(thin), "two kept settlements share one 8-pixel cell"
     first = min(full, key=lambda f: (f["properties"]["status"] != "closed",
                                      -f["properties"]["population"], f["id"]))
     assert first["id"] in {f["id"] for f in thin}
@@ -410,6 +544,10 @@ def sqlite_reference(tmp_path_factory) -> Iterator[Repository]:
 
 def identity(layer: str, feats: list[dict[str, Any]]) -> list:
     """What names a feature alike on both stores (ids are each database's own)."""
+    if layer == "hazard_cells":
+        return sorted((f["properties"]["status"], f["properties"]["count"],
+                       round(f["properties"]["remaining_m2"]), *f["geometry"]["coordinates"])
+                      for f in feats)
     if layer in ("hazards", "settlements", "accidents", "roads"):
         return sorted(f["properties"]["code"] for f in feats)
     if layer == "outcomes":
@@ -426,18 +564,19 @@ def test_the_same_tile_has_the_same_features_on_every_store(client, viewer, haza
     codes = sorted(hazards)
     starts = [hazards[c]["shape"].centroid for c in (codes[0], codes[len(codes) // 2],
                                                       codes[-1])]
-    wanted = sorted({(layer, *tile_of(p.x, p.y, z)) for p in starts for z in range(8, 16)
+    wanted = sorted({(layer, *tile_of(p.x, p.y, z)) for p in starts for z in range(6, 16)
                      for layer in PROPERTIES})
     nonempty = 0
     for layer, z, x, y in wanted:
-        ours = identity(layer, tile_features(client, viewer, layer, z, x, y))
-        theirs = identity(layer, features(
-            tiles.render_tile(sqlite_reference, me, layer, z, x, y), layer))
+        ours = identity(mvt_layer(layer, z), tile_features(client, viewer, layer, z, x, y))
+        theirs = identity(mvt_layer(layer, z), features(
+            tiles.render_tile(sqlite_reference, me, layer, z, x, y), mvt_layer(layer, z)))
         assert ours == theirs, (layer, z, x, y)
         nonempty += bool(ours)
     assert nonempty > len(wanted) // 3
-    monkeypatch.setattr(tiles, "MAX_TILE_BYTES", 1500)
     tile = tile_of(starts[0].x, starts[0].y, 6)
+    monkeypatch.setattr(tiles, "MAX_TILE_BYTES",
+                        len(tiles.render_tile(sqlite_reference, me, "settlements", *tile)) - 1)
     thin = identity("settlements", tile_features(client, viewer, "settlements", *tile))
     assert thin == identity("settlements", features(
         tiles.render_tile(sqlite_reference, me, "settlements", *tile), "settlements"))

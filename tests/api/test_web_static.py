@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 from fastapi.testclient import TestClient
 
+from demine.service.tiles import HAZARD_CELLS
 from demine.web import STATIC
 
 #: the page's own files: none of them may name an internet address, even in a comment
@@ -97,3 +98,12 @@ def test_maplibre_is_vendored_with_its_provenance() -> None:
     script = (STATIC / "vendor" / "maplibre-gl" / "maplibre-gl.js").read_text(encoding="utf-8")
     assert f"v{version.group(1)}" in script[:400]
     assert (STATIC / "vendor" / "maplibre-gl" / "LICENSE.txt").is_file()
+
+
+def test_the_map_switches_to_hazard_cells_at_the_zoom_the_tiles_do() -> None:
+    """The zoom lives in two places (the tiles, the style); were they apart, a band of
+    zooms would show neither areas nor circles, or both."""
+    style = (STATIC / "mapstyle.js").read_text(encoding="utf-8")
+    found = re.search(r"export const HAZARD_CELLS_MAXZOOM = (\d+);", style)
+    assert found is not None
+    assert int(found.group(1)) == HAZARD_CELLS.below

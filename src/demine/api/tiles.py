@@ -45,7 +45,8 @@ def get_tile(
         y: Annotated[int, PathParam(ge=0, description="row, 0 to 2^z - 1, from the north")],
 ) -> Response:
     """Hazards, settlements, outcomes, findings, accidents or roads in one tile of the Web
-    Mercator grid."""
+    Mercator grid. Below zoom 10 a hazards tile holds the layer ``hazard_cells`` (points
+    with ``status``, ``count``, ``remaining_m2``, ``synthetic``) instead of ``hazards``."""
     data = tiles.render_tile(request.app.state.repo, who, layer, z, x, y)
     if not data:
         return Response(status_code=204)

@@ -23,6 +23,17 @@ PostGIS does this in SQL beside the data (``ST_AsMVTGeom``/``ST_AsMVT``); SQLite
 MVT encoder, so shapely does steps 2-5 vectorised and ``mapbox_vector_tile`` encodes.
 The two may differ by a vertex where their grid snapping rounds differently.
 
+Far out, a layer with a :class:`CellSummary` (the hazards) sends a summary instead of
+its features: below zoom :attr:`CellSummary.below` its tile holds the layer
+``hazard_cells``, one point per cell of :data:`CELL_UNITS` tile units and status, placed
+at the mean centre of the hazards counted there, with their number and remaining area.
+A hazard is counted in the one tile and cell its centroid falls in, so the counts of a
+tile add up to the hazards whose centroids it holds, and no hazard is counted twice.
+At national zoom nearly every hazard is under a pixel (a 20 ha field is a tenth of a
+pixel at zoom 7), so the polygon tiles were empty there: the map showed no hazard at
+all, while a country's 200,000 polygons were still read to be dropped. A summary shows
+where they are, and how many of each status, in a few hundred points per tile.
+
 A tile is capped at :data:`MAX_TILE_BYTES`. One over it is made again as if its pixels
 were twice as wide (see :class:`Generalisation`): polygons under that pixel dropped and
 simplified at that pixel, points thinned to one per pixel, the most important first
@@ -85,6 +96,12 @@ SIMPLIFY_UNITS = 2.0
 MAX_TILE_BYTES = 500 * 1024
 #: How many times a tile over the cap is made again, each with pixels twice as wide.
 RETRIES = 4
+#: Points of a layer thinned far out (see :attr:`TileLayer.thin_below`) are kept one per
+#: cell of this many tile units: 4 pixels, the smallest circle the map draws is wider.
+THIN_CELL_UNITS = 4 * UNITS_PER_PIXEL
+#: Side of a summary cell in tile units: 16 x 16 cells a tile, each 32 screen pixels
+#: wide on MapLibre's 512-pixel tiles, room for the largest circle the map draws.
+CELL_UNITS = 256
 
 _EARTH_RADIUS_M = 6378137.0
 _HALF_WORLD_M = math.pi * _EARTH_RADIUS_M
@@ -103,12 +120,38 @@ Shape = Literal["polygon", "line", "point"]
 
 
 @dataclass(frozen=True)
+class CellSummary:
+    """What a layer's tile holds below zoom ``below``: the MVT layer ``name``, one point
+    per grid cell and value of ``by``, with ``count`` (the rows counted), ``total`` (the
+    sum of that column) and ``synthetic`` (true when any of them is).
+
+    ``rows`` selects ``by``, ``total`` and ``synthetic`` from the layer's table (the
+    geometry is its ``geom``), with the filters the layer's own rows have.
+    """
+
+    name: str
+    below: int
+    by: str
+    total: str
+    rows: Callable[[], Select]
+
+    @property
+    def properties(self) -> list[str]:
+        return [self.by, "count", self.total, "synthetic"]
+
+
+@dataclass(frozen=True)
 class TileLayer:
     """One tile layer: its name, its kind of geometry, and its rows.
 
     ``rows`` selects the feature id first, then the feature's properties, with the
     joins and filters the layer needs; the geometry is always the table's ``geom``.
     ``keep_first`` orders points by importance, for thinning a tile over the cap.
+    ``cells``, when set, is what the layer's tiles hold instead below its zoom.
+    ``thin_below``: below this zoom points are always thinned to one per cell of
+    :data:`THIN_CELL_UNITS`, the most important kept, as a tile over the cap is. A
+    country's 30,000 settlements at national zoom are circles on top of each other:
+    sent whole they were 1.5 MB of tiles, seconds to draw, and hid the hazards beneath.
     """
 
     name: str
@@ -116,6 +159,12 @@ class TileLayer:
     shape: Shape
     rows: Callable[[], Select]
     keep_first: Callable[[Columns], list[ColumnElement]] = lambda c: [c.id]
+    cells: CellSummary | None = None
+    thin_below: int = 0
+
+    def summarised(self, z: int) -> CellSummary | None:
+        """The summary the layer's tiles hold at zoom ``z``, or None for its features."""
+        return self.cells if self.cells is not None and z < self.cells.below else None
 
     @property
     def geom(self) -> ColumnElement:
@@ -147,6 +196,18 @@ def _hazard_rows() -> Select:
     working = exists().where(a.c.hazard_id == h.c.id, a.c.status == "in_progress")
     return select(h.c.id, h.c.code, h.c.status, h.c.classification, h.c.remaining_m2,
                   working.label("in_progress"), h.c.synthetic)
+
+
+def _hazard_cell_rows() -> Select:
+    """What a summary cell of hazards counts: every hazard, released ones too (the map
+    shows them by status at every zoom)."""
+    h = s.hazard_areas
+    return select(h.c.status, h.c.remaining_m2, h.c.synthetic)
+
+
+#: Below zoom 10 (a pixel of 1 ha and more) the hazards are summarised: at zoom 10 the
+#: larger half of a typical register's hazards are still drawn as areas.
+HAZARD_CELLS = CellSummary("hazard_cells", 10, "status", "remaining_m2", _hazard_cell_rows)
 
 
 def _settlement_rows() -> Select:
@@ -186,9 +247,10 @@ def _accident_rows() -> Select:
 
 #: Every layer carries ``synthetic``: exercise data stays labelled once it leaves.
 TILE_LAYERS: dict[str, TileLayer] = {t.name: t for t in (
-    TileLayer("hazards", s.hazard_areas, "polygon", _hazard_rows),
+    TileLayer("hazards", s.hazard_areas, "polygon", _hazard_rows, cells=HAZARD_CELLS),
+    # thinned out to zoom 9, where the map starts writing settlement names
     TileLayer("settlements", s.settlements, "point", _settlement_rows,
-              _closed_and_populous_first),
+              _closed_and_populous_first, thin_below=9),
     TileLayer("outcomes", s.outcome_polygons, "polygon", _outcome_rows),
     TileLayer("findings", s.findings, "point", _finding_rows),
     TileLayer("accidents", s.accidents, "point", _accident_rows),
@@ -262,6 +324,8 @@ class Generalisation:
 
     ``min_area_m2`` and ``tolerance_m`` are in Web Mercator metres, so both grow as the
     zoom decreases; ``cell_units`` thins points to one per cell (None: keep them all).
+    ``thin_units`` is the cell of a layer thinned at level 0 already (far out); each
+    level up doubles it.
     """
 
     tolerance_m: float
@@ -269,10 +333,14 @@ class Generalisation:
     cell_units: int | None
 
     @classmethod
-    def for_tile(cls, tile: TileAddress, level: int = 0) -> Generalisation:
+    def for_tile(cls, tile: TileAddress, level: int = 0,
+                 thin_units: int | None = None) -> Generalisation:
         pixel_m = tile.size_m / PIXELS_PER_TILE * 2 ** level
-        return cls(SIMPLIFY_UNITS * tile.unit_m * 2 ** level, pixel_m * pixel_m,
-                   UNITS_PER_PIXEL * 2 ** (level - 1) if level else None)
+        if thin_units:
+            cell: int | None = thin_units * 2 ** level
+        else:
+            cell = UNITS_PER_PIXEL * 2 ** (level - 1) if level else None
+        return cls(SIMPLIFY_UNITS * tile.unit_m * 2 ** level, pixel_m * pixel_m, cell)
 
 
 class TileCache:
@@ -324,16 +392,28 @@ def render_tile(repo: Repository, who: Principal, layer: str, z: int, x: int, y:
     who.require(Permission.READ, f"read {layer} tiles")
     definition = tile_layer(layer)
     tile = tile_address(z, x, y)
-    make = _postgis_tile if repo.dialect == "postgresql" else _sqlite_tile
+    postgis = repo.dialect == "postgresql"
+    make = _postgis_tile if postgis else _sqlite_tile
     cap = MAX_TILE_BYTES
+    cells = definition.summarised(z)
     with repo.reader() as uow:
         version = uow.conn.execute(select(func.max(s.audit_log.c.id))).scalar() or 0
         key = (repo.url, version, layer, z, x, y, cap)
         cached = tile_cache.get(key)
         if cached is not None:
             return cached
+        if cells is not None:
+            # at most 256 cells times a few values: no finer or coarser drawing to try
+            data = (_postgis_cells if postgis else _sqlite_cells)(uow.conn, definition,
+                                                                  cells, tile)
+            if len(data) <= cap:
+                tile_cache.put(key, data)
+                return data
+            raise TileTooLarge(f"tile {layer}/{z}/{x}/{y}: {len(data):,} bytes of "
+                               f"{cells.name}, above the {cap:,}-byte cap")
+        thin = THIN_CELL_UNITS if definition.points and z < definition.thin_below else None
         for level in range(RETRIES + 1):
-            data = make(uow.conn, definition, tile, Generalisation.for_tile(tile, level))
+            data = make(uow.conn, definition, tile, Generalisation.for_tile(tile, level, thin))
             if len(data) <= cap:
                 tile_cache.put(key, data)
                 return data
@@ -389,6 +469,31 @@ def _box_could_be_drawn(layer: TileLayer, tile: TileAddress,
                func.ST_YMax(box) > bound["lat_limit"], func.ST_YMin(box) < -bound["lat_limit"])
 
 
+def _postgis_cells(conn: Connection, layer: TileLayer, cells: CellSummary,
+                   tile: TileAddress) -> bytes:
+    """The summary of :func:`_sqlite_cells` in SQL: centroids in tile units, grouped by
+    cell and value, each group one point at its mean (rounded half up) in ``ST_AsMVT``."""
+    minx, _miny, _maxx, maxy = tile.bounds_m
+    scale = EXTENT / tile.size_m
+    search = func.ST_Transform(func.ST_TileEnvelope(tile.z, tile.x, tile.y), 4326)
+    centre = func.ST_Transform(func.ST_Centroid(layer.geom), 3857)
+    placed = cells.rows().add_columns(
+        ((func.ST_X(centre) - minx) * scale).label("ux"),
+        ((maxy - func.ST_Y(centre)) * scale).label("uy"),
+    ).where(layer.geom.op("&&")(search)).subquery("placed")
+    p = placed.c
+    cell_x, cell_y = func.floor(p.ux / CELL_UNITS), func.floor(p.uy / CELL_UNITS)
+    point = func.ST_MakePoint(func.floor(func.avg(p.ux) + 0.5), func.floor(func.avg(p.uy) + 0.5))
+    grouped = select(
+        p[cells.by], func.count().label("count"), func.sum(p[cells.total]).label(cells.total),
+        func.bool_or(p.synthetic).label("synthetic"), point.label("geom"),
+    ).where(p.ux >= 0, p.ux < EXTENT, p.uy >= 0, p.uy < EXTENT) \
+        .group_by(cell_x, cell_y, p[cells.by]).subquery("tile_rows")
+    query = select(func.ST_AsMVT(literal_column("tile_rows"), cells.name, EXTENT, "geom")) \
+        .select_from(grouped)
+    return bytes(conn.execute(query).scalar() or b"")
+
+
 # -- SQLite: R*Tree candidates, shapely, mapbox_vector_tile --------------------------------
 
 def _sqlite_tile(conn: Connection, layer: TileLayer, tile: TileAddress,
@@ -409,6 +514,51 @@ def _sqlite_tile(conn: Connection, layer: TileLayer, tile: TileAddress,
         return b""
     return mapbox_vector_tile.encode(
         [{"name": layer.name, "features": features}],
+        default_options={"extents": EXTENT, "y_coord_down": True})
+
+
+def _sqlite_cells(conn: Connection, layer: TileLayer, cells: CellSummary,
+                  tile: TileAddress) -> bytes:
+    """One point per cell of :data:`CELL_UNITS` tile units and value of ``cells.by``,
+    over the rows whose centroid lies in the tile (not its buffer: a row is counted in
+    one tile only), at the mean of their centroids."""
+    minx, miny, maxx, maxy = tile.lonlat_bounds()
+    boxes = text(f"SELECT id FROM {rtree_name(layer.table.name, 'geom')} WHERE "
+                 "maxx >= :minx AND minx <= :maxx AND maxy >= :miny AND miny <= :maxy") \
+        .bindparams(minx=minx, miny=miny, maxx=maxx, maxy=maxy).columns(id=Integer)
+    query = cells.rows().add_columns(type_coerce(layer.geom, LargeBinary).label("wkb")) \
+        .where(layer.table.c.id.in_(boxes))
+    rows = conn.execute(query).all()
+    if not rows:
+        return b""
+    wkb = np.empty(len(rows), dtype=object)
+    wkb[:] = [r[-1] for r in rows]
+    xy = _to_mercator(shapely.get_coordinates(shapely.centroid(shapely.from_wkb(wkb))))
+    left, _bottom, _right, top = tile.bounds_m
+    scale = EXTENT / tile.size_m
+    ux, uy = (xy[:, 0] - left) * scale, (top - xy[:, 1]) * scale
+    inside = (ux >= 0) & (ux < EXTENT) & (uy >= 0) & (uy < EXTENT)
+    if not inside.any():
+        return b""
+    at = np.flatnonzero(inside)
+    values, value_of = np.unique(np.array([rows[i][0] for i in at], dtype=object),
+                                 return_inverse=True)
+    per_side = EXTENT // CELL_UNITS
+    cell = (np.floor(uy[at] / CELL_UNITS) * per_side + np.floor(ux[at] / CELL_UNITS))
+    groups, group_of = np.unique(cell.astype(np.int64) * len(values) + value_of,
+                                 return_inverse=True)
+    count = np.bincount(group_of)
+    total = np.bincount(group_of, [float(rows[i][1] or 0.0) for i in at])
+    synthetic = np.bincount(group_of, [bool(rows[i][2]) for i in at]) > 0
+    mean_x = np.floor(np.bincount(group_of, ux[at]) / count + 0.5)
+    mean_y = np.floor(np.bincount(group_of, uy[at]) / count + 0.5)
+    features = [{"geometry": shapely.Point(mean_x[g], mean_y[g]),
+                 "properties": {cells.by: values[groups[g] % len(values)],
+                                "count": int(count[g]), cells.total: float(total[g]),
+                                "synthetic": bool(synthetic[g])}}
+                for g in range(len(groups))]
+    return mapbox_vector_tile.encode(
+        [{"name": cells.name, "features": features}],
         default_options={"extents": EXTENT, "y_coord_down": True})
 
 

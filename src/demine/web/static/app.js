@@ -8,8 +8,8 @@ import {
   ApiError, BASE, authHeaders, forget, login, logout, request, token, username,
 } from "./api.js";
 import {
-  ACCIDENT_TYPE, CLICKABLE, FINDING_CATEGORY, HAZARD_STATUS, IN_PROGRESS, LAYER_GROUPS,
-  OUTCOME_METHOD,
+  ACCIDENT_TYPE, CLICKABLE, FINDING_CATEGORY, HAZARD_CELLS_MAXZOOM, HAZARD_COUNT_RADIUS,
+  HAZARD_STATUS, IN_PROGRESS, LAYER_GROUPS, OUTCOME_METHOD,
   POPULATION_RADIUS, ROAD_CLASS, SETTLEMENT_STATUS, TILE_SOURCES, buildStyle, tileUrl,
 } from "./mapstyle.js";
 import { closeDashboard, showDashboard } from "./dashboard.js";
@@ -21,6 +21,7 @@ const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matc
 
 let map = null;
 let settlements = null; // every settlement, loaded once for search
+let settlementsLoading = null; // the load under way, shared by whoever asks first
 let panelRequest = 0; // the newest record asked for; older answers are dropped
 let focusBeforePanel = null; // where the keyboard was before the panel opened
 let me = null; // the logged-in user: name, role, organisation, permissions
@@ -76,6 +77,7 @@ function teardown() {
   }
   delete document.body.dataset.mapReady;
   settlements = null;
+  settlementsLoading = null;
   closePanel();
   $("headline").textContent = "";
 }
@@ -143,7 +145,8 @@ async function enterMap() {
   $("who").title = `Logged in as ${me.username}: ${words(me.role)}`
     + `${me.organisation ? ` for ${me.organisation}` : ""}`;
   loadHeadline();
-  loadSettlements().catch((err) => failed(err, "Settlements could not be loaded for search"));
+  // the search list is every settlement (30,000 of them, 8 MB of JSON, nationally):
+  // fetched when the search box is first used, not while the map draws
   createMap();
 }
 
@@ -254,6 +257,14 @@ function onMapClick(event) {
     return;
   }
   switch (feature.layer.id) {
+    case "hazard-cells": {
+      // a count, not a record: zoom in to where its hazards are drawn as areas
+      const camera = { center: feature.geometry.coordinates,
+        zoom: Math.max(map.getZoom() + 2, HAZARD_CELLS_MAXZOOM) };
+      if (reducedMotion) map.jumpTo(camera);
+      else map.easeTo(camera);
+      break;
+    }
     case "settlements-circle":
       openRecord("settlements", props.code);
       break;
@@ -301,6 +312,8 @@ function buildSidebar() {
     ...HAZARD_STATUS.map(([, colour, words]) => [swatch("fill", colour), words]),
     [swatch("outline dashed"), "Suspected (SHA): dashed outline"],
     [swatch("outline solid"), "Confirmed (CHA): solid outline"],
+    [swatch("dot sizes"), `Zoomed out: hazards of one status nearby, counted; size: their `
+      + `number (${HAZARD_COUNT_RADIUS[0][0]} to ${HAZARD_COUNT_RADIUS.at(-1)[0].toLocaleString()}+)`],
   ]);
   section("Land released", OUTCOME_METHOD.map(([, colour, words]) => [
     swatch("fill solid-fill", colour), words]));
@@ -332,6 +345,20 @@ function applyLayerSwitches() {
 }
 
 // -- search ---------------------------------------------------------------------------
+
+/** The settlements for search, loaded at the first use of the search box. */
+function searchList() {
+  if (settlements) return Promise.resolve(settlements);
+  if (!settlementsLoading) {
+    const loading = loadSettlements();
+    settlementsLoading = loading;
+    // a failed load is tried again at the next use; a stale one is simply dropped
+    loading.catch(() => {}).finally(() => {
+      if (settlementsLoading === loading) settlementsLoading = null;
+    });
+  }
+  return settlementsLoading;
+}
 
 async function loadSettlements() {
   const items = [];
@@ -365,7 +392,7 @@ async function onSearch(event) {
       await goToHazard(code);
       return;
     }
-    const all = settlements || await loadSettlements();
+    const all = await searchList();
     const lower = query.toLowerCase();
     const exact = all.filter((s) => s.code.toLowerCase() === lower
       || String(s.name).toLowerCase() === lower);
@@ -523,10 +550,11 @@ async function refreshAfterApproval() {
       if (source && source.setTiles) source.setTiles([tileUrl(BASE, name, tileVersion)]);
     }
   }
-  await Promise.all([
-    loadHeadline(),
-    loadSettlements().catch((err) => failed(err, "Settlements could not be reloaded")),
-  ]);
+  // names and statuses changed: a search list already loaded is loaded again
+  const reload = settlements || settlementsLoading
+    ? loadSettlements().catch((err) => failed(err, "Settlements could not be reloaded"))
+    : null;
+  await Promise.all([loadHeadline(), reload]);
 }
 
 function showSelection(geometry) {
@@ -614,6 +642,9 @@ async function start() {
   $("login-form").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", onLogout);
   $("search").addEventListener("submit", onSearch);
+  $("search-input").addEventListener("focus", () => {
+    searchList().catch((err) => failed(err, "Settlements could not be loaded for search"));
+  });
   $("panel-close").addEventListener("click", closePanel);
   $("view-map").addEventListener("click", () => showView("map"));
   $("view-dashboard").addEventListener("click", () => showView("dashboard"));

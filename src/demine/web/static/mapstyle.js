@@ -48,6 +48,16 @@ export const LABEL_FONT = ["DejaVu Sans Book"];
 /** Label text: near-black on a white halo reads on every fill colour of the map. */
 export const LABEL_COLOUR = "#1b1f23";
 export const LABEL_HALO = "#ffffff";
+/**
+ * Below this zoom the hazards tiles hold no areas but their summary, the layer
+ * "hazard_cells" (demine.service.tiles.HAZARD_CELLS: the same zoom): one circle per
+ * cell and status, sized by the number of hazards. Further out nearly every hazard is
+ * under a pixel, and a country's 200,000 areas would draw as nothing, slowly.
+ */
+export const HAZARD_CELLS_MAXZOOM = 10;
+/** Hazards counted in a cell -> circle radius in pixels (the area grows with the count). */
+export const HAZARD_COUNT_RADIUS = [[1, 3], [10, 5], [100, 9], [1000, 14]];
+
 /** Hazard codes are labelled from this zoom in: further out they would hide the map. */
 export const HAZARD_LABEL_MINZOOM = 13;
 /**
@@ -70,7 +80,7 @@ export const POPULATION_RADIUS = [[0, 4], [500, 6], [2000, 9], [10000, 14]];
 /** Layer switcher groups: one checkbox each, toggling these map layers. */
 export const LAYER_GROUPS = [
   { id: "hazards", label: "Hazard areas",
-    layers: ["hazards-fill", "hazards-line", "hazards-label"] },
+    layers: ["hazard-cells", "hazards-fill", "hazards-line", "hazards-label"] },
   { id: "outcomes", label: "Land released", layers: ["outcomes-fill"] },
   { id: "settlements", label: "Settlements", layers: ["settlements-circle", "settlements-label"] },
   { id: "findings", label: "Explosive ordnance found", layers: ["findings-circle"] },
@@ -85,7 +95,7 @@ export const TILE_SOURCES = ["roads", "hazards", "outcomes", "settlements", "fin
 
 /** Layers a click looks at, the first one found wins. */
 export const CLICKABLE = ["settlements-circle", "accidents-circle", "findings-circle",
-  "outcomes-fill", "hazards-fill", "hazards-line", "activities-line"];
+  "outcomes-fill", "hazards-fill", "hazards-line", "activities-line", "hazard-cells"];
 
 function byValue(property, table) {
   const expression = ["match", ["get", property]];
@@ -150,6 +160,7 @@ export function buildStyle(base) {
       },
       {
         id: "hazards-fill", type: "fill", source: "hazards", "source-layer": "hazards",
+        minzoom: HAZARD_CELLS_MAXZOOM,
         paint: { "fill-color": byValue("status", HAZARD_STATUS), "fill-opacity": 0.45 },
       },
       {
@@ -159,6 +170,7 @@ export function buildStyle(base) {
       {
         // one layer for both classes: SHA dashed, CHA solid (dasharray by feature)
         id: "hazards-line", type: "line", source: "hazards", "source-layer": "hazards",
+        minzoom: HAZARD_CELLS_MAXZOOM,
         layout: { "line-join": "round" },
         paint: {
           "line-color": byValue("status", HAZARD_STATUS),
@@ -169,11 +181,27 @@ export function buildStyle(base) {
       },
       {
         id: "activities-line", type: "line", source: "hazards", "source-layer": "hazards",
+        minzoom: HAZARD_CELLS_MAXZOOM,
         filter: ["to-boolean", ["get", "in_progress"]],
         paint: {
           "line-color": IN_PROGRESS,
           "line-width": ["interpolate", ["linear"], ["zoom"], 8, 2, 14, 4],
           "line-offset": ["interpolate", ["linear"], ["zoom"], 8, 0, 14, -2],
+        },
+      },
+      {
+        // further out, the hazards counted per cell: where they are and how many
+        id: "hazard-cells", type: "circle", source: "hazards", "source-layer": "hazard_cells",
+        maxzoom: HAZARD_CELLS_MAXZOOM,
+        // the smaller circle of a cell on top, so that no status hides another
+        layout: { "circle-sort-key": ["-", 0, ["get", "count"]] },
+        paint: {
+          "circle-color": byValue("status", HAZARD_STATUS),
+          "circle-opacity": 0.8,
+          "circle-radius": ["interpolate", ["linear"], ["get", "count"],
+            ...HAZARD_COUNT_RADIUS.flat()],
+          "circle-stroke-color": "#ffffff",
+          "circle-stroke-width": 1,
         },
       },
       {
