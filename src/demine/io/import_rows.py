@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -266,14 +267,14 @@ def hazard(cells: Cells, geometry: Any, record: str, checked: Checked | None = N
     if "name" in cells and not blank(cells["name"]):
         values["name"] = text(cells["name"])
     if "classification" in cells and not blank(cells["classification"]):
-        values["classification"] = _field(problems, lambda: parse_enum(
-            HazardClass, text(cells["classification"]).upper(), record=record,
-            field="classification").value)
+        values["classification"] = _take(problems, _classification(
+            text(cells["classification"]).upper()))
     for name, enum in (("eo_suspected", EOCategory), ("blockages", Blockage)):
         if name in cells:
-            values[name] = _field(problems, lambda name=name, enum=enum: list(dict.fromkeys(
-                parse_enum(enum, w, record=record, field=name).value
-                for w in words(cells[name]))))
+            listed = _listed(enum, name, cells[name])
+            values[name] = None if listed[0] is None else list(listed[0])
+            if listed[1] is not None:
+                problems.append(listed[1])
     geom = None
     if geometry is None:
         problems.append(("geometry", "no geometry"))
@@ -283,6 +284,45 @@ def hazard(cells: Cells, geometry: Any, record: str, checked: Checked | None = N
     if problems:
         return None, problems
     return Candidate(0, code, values, geom), problems
+
+
+Parsed = tuple[Any, Problem | None]
+
+
+def _take(problems: list[Problem], parsed: Parsed) -> Any:
+    if parsed[1] is not None:
+        problems.append(parsed[1])
+    return parsed[0]
+
+
+# A national file repeats a handful of classifications and EO/blockage lists in every
+# row: each distinct cell is parsed once. The problems name no record (the caller's
+# Rejection does), so a remembered one is the same for every row holding that cell.
+
+@lru_cache(maxsize=1024)
+def _classification(word: str) -> Parsed:
+    try:
+        return parse_enum(HazardClass, word, record="", field="classification").value, None
+    except ValidationError as exc:
+        return None, (exc.field, exc.problem)
+
+
+@lru_cache(maxsize=4096)
+def _listed_cell(enum: type, name: str, kind: type, cell: Any) -> Parsed:
+    """``kind`` is the cell's type: 1, 1.0 and True are equal keys but not equal text."""
+    try:
+        return tuple(dict.fromkeys(parse_enum(enum, w, record="", field=name).value
+                                   for w in words(cell))), None
+    except ValidationError as exc:
+        return None, (exc.field, exc.problem)
+
+
+def _listed(enum: type, name: str, cell: Any) -> Parsed:
+    """A list cell parsed (see :func:`words`), remembered when the cell can be."""
+    try:
+        return _listed_cell(enum, name, type(cell), cell)
+    except TypeError:  # an unhashable cell
+        return _listed_cell.__wrapped__(enum, name, type(cell), cell)
 
 
 def label_clash(entity: str, code: str, row: dict[str, Any], values: dict[str, Any]

@@ -41,9 +41,10 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, select
 
-from demine.domain.entities import Settlement, Team
+from demine.domain.changes import NewHazard
+from demine.domain.entities import HazardArea, Settlement, Team
 from demine.domain.errors import ValidationError
-from demine.domain.vocab import AssetType, ReportStatus
+from demine.domain.vocab import AssetType, Blockage, EOCategory, HazardClass, ReportStatus
 from demine.geo.checks import check_points, check_polygon, check_polygons
 from demine.io import import_records
 from demine.io import import_rows as rows_
@@ -59,13 +60,13 @@ from demine.io.mapping import FIELDS, LAYERS, load_mapping_file, resolve
 from demine.io.reading import companion, read_table
 from demine.service import bulk, reference, reports, status
 from demine.store import schema as s
+from demine.store.batch import one_of
 from demine.store.repository import Repository, UnitOfWork
 
 #: Features farther than this from the extent of the project's current data are refused:
 #: a swapped lon/lat or a wrong CRS usually lands hundreds of km away.
 MAX_DISTANCE_FROM_PROJECT_KM = 500.0
 _KM_PER_DEGREE = 111.32
-_CHUNK = 5_000
 _PROGRESS_EVERY = 500
 
 Progress = Callable[[str, int, int], None]
@@ -396,12 +397,8 @@ def _refuse_far(uow: UnitOfWork, file: str, candidates: list[Candidate],
 
 
 def _stored(uow: UnitOfWork, table: Table, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(codes), _CHUNK):
-        chunk = list(codes[start:start + _CHUNK])
-        for row in uow.conn.execute(select(table).where(table.c.code.in_(chunk))).mappings():
-            found[row["code"]] = dict(row)
-    return found
+    query = select(table).where(one_of(uow.repo.dialect, table.c.code, codes))
+    return {row["code"]: dict(row) for row in uow.conn.execute(query).mappings()}
 
 
 def _compare(uow: UnitOfWork, file: str, layer: str, candidates: list[Candidate],
@@ -496,16 +493,12 @@ def _pending_hazards(uow: UnitOfWork, codes: Sequence[str]) -> dict[str, tuple[s
     """New-hazard entries not yet decided: {hazard code: (report code, geometry)}."""
     e, r = s.report_entries, s.reports
     open_statuses = (ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value)
-    found: dict[str, tuple[str, Any]] = {}
-    for start in range(0, len(codes), _CHUNK):
-        chunk = list(codes[start:start + _CHUNK])
-        query = (select(e.c.hazard_code, r.c.code, e.c.payload)
-                 .join(r, r.c.id == e.c.report_id)
-                 .where(e.c.kind == "new_hazard", e.c.hazard_code.in_(chunk),
-                        r.c.status.in_(open_statuses)))
-        for hazard_code, report_code, payload in uow.conn.execute(query):
-            found[hazard_code] = (report_code, shapely.geometry.shape(payload["geometry"]))
-    return found
+    query = (select(e.c.hazard_code, r.c.code, e.c.payload)
+             .join(r, r.c.id == e.c.report_id)
+             .where(e.c.kind == "new_hazard", one_of(uow.repo.dialect, e.c.hazard_code, codes),
+                    r.c.status.in_(open_statuses)))
+    return {hazard_code: (report_code, shapely.geometry.shape(payload["geometry"]))
+            for hazard_code, report_code, payload in uow.conn.execute(query)}
 
 
 _BOUNDARY = "hazard boundaries change through survey (cancel/reduce), not by import"
@@ -618,41 +611,61 @@ def _write_teams(repo: Repository, author: str, reason: str, plan: Plan,
 
 def _write_hazards(repo: Repository, author: str, file: str, plan: Plan, organisation: str,
                    info_date: date, approve: bool, tick: Progress) -> str | None:
-    """The new hazards of an import as ``new_hazard`` entries of one report."""
-    entries = [("new_hazard", {
-        "code": c.code, "name": c.values.get("name", c.code),
-        "classification": c.values.get("classification", "SHA"),
-        "eo_suspected": c.values.get("eo_suspected", []),
-        "blockages": c.values.get("blockages", []),
-        "synthetic": c.values.get("synthetic", False),
-        # the checked shapely polygon itself: the report stores it as GeoJSON
-        "geometry": c.geometry}) for c in plan.new]
-    return _write_report(repo, author, file, entries, organisation, info_date, approve, tick)
+    """The new hazards of an import as ``new_hazard`` entries of one report.
+
+    The rows' polygons passed the geocheck in pass 2 (:func:`_check_polygons`, the check
+    a draft runs) and their values were parsed there, so the entries go to the draft
+    already parsed (:func:`reports.new_hazard_entries`).
+    """
+    typed: dict[tuple[type, tuple[str, ...]], tuple] = {}  # a few distinct lists
+
+    def members(enum: type, values: list[str]) -> tuple:
+        key = (enum, tuple(values))
+        if key not in typed:
+            typed[key] = tuple(enum(v) for v in dict.fromkeys(values))
+        return typed[key]
+
+    hazards = [HazardArea(
+        code=c.code, name=c.values.get("name", c.code),
+        classification=HazardClass(c.values.get("classification", "SHA")),
+        polygon=c.geometry, eo_suspected=members(EOCategory, c.values.get("eo_suspected", [])),
+        blockages=members(Blockage, c.values.get("blockages", [])),
+        synthetic=bool(c.values.get("synthetic", False))) for c in plan.new]
+    return _write_report(repo, author, file, reports.new_hazard_entries(hazards),
+                         organisation, info_date, approve, tick)
 
 
 def _write_report(repo: Repository, author: str, file: str,
-                  entries: list[tuple[str, dict[str, Any]]], organisation: str,
-                  info_date: date, approve: bool, tick: Progress) -> str | None:
+                  entries: Sequence[tuple[str, dict[str, Any]] | reports.Prepared],
+                  organisation: str, info_date: date, approve: bool, tick: Progress
+                  ) -> str | None:
     """One report per import: drafted, submitted, and approved only when asked.
 
     Three transactions (the report workflow's own): a failed approval leaves the report
-    submitted in the queue, where an information manager sees why.
+    submitted in the queue, where an information manager sees why. The approval takes
+    the entries as the draft parsed them (see :func:`reports.approve`).
     """
     if not entries:
         return None
     total = len(entries)
     tick("reporting", 0, total)
     # a report of synthetic records only is itself exercise data
-    synthetic = all(payload.get("synthetic") for _, payload in entries)
-    code = reports.create_draft(repo, author=author, organisation_code=organisation,
-                                info_date=info_date, entries=entries, summary=f"import {file}",
-                                synthetic=synthetic)
-    reports.submit(repo, code, author)
+    synthetic = all(_synthetic(entry) for entry in entries)
+    drafted = reports.draft(repo, author=author, organisation_code=organisation,
+                            info_date=info_date, entries=entries, summary=f"import {file}",
+                            synthetic=synthetic)
+    reports.submit(repo, drafted.code, author)
     tick("reporting", total // 2, total)
     if approve:
-        reports.approve(repo, code, author)
+        reports.approve(repo, drafted.code, author, drafted=drafted)
     tick("reporting", total, total)
-    return code
+    return drafted.code
+
+
+def _synthetic(entry: tuple[str, dict[str, Any]] | reports.Prepared) -> bool:
+    if isinstance(entry, reports.Prepared):
+        return isinstance(entry.change, NewHazard) and entry.change.hazard.synthetic
+    return bool(entry[1].get("synthetic"))
 
 
 __all__ = ["FIELDS", "MAX_DISTANCE_FROM_PROJECT_KM", "ImportSummary", "Rejection",

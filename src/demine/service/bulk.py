@@ -5,7 +5,9 @@ entry of an approved report) check, project, insert, index and audit one record 
 time: right for a form, hours for a national data set. The functions here store the
 same rows, the same spatial index entries and the same audit rows, but check the
 geometries with vectorised shapely calls, project the whole batch in one call and write
-with ``executemany``.
+with ``executemany`` (settlements) or :mod:`demine.store.batch` (hazards: COPY on
+PostGIS, the driver's prepared executemany on SQLite, the audit's JSON built from the
+values in hand).
 
 Checking is the same as the one-by-one doors: a vectorised screen finds the records that
 might fail, and those (normally none) are run through the very checks of
@@ -19,9 +21,13 @@ Settlement status is *not* derived here: load everything, then call
 
 from __future__ import annotations
 
+import contextlib
+import json
 import numbers
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import numpy as np
@@ -43,6 +49,7 @@ from demine.geo.checks import object_array as _object_array
 from demine.geo.checks import screen_points as _screen_points
 from demine.geo.checks import screen_polygons as _screen_polygons
 from demine.service.reference import ensure_metric_frame
+from demine.store import batch
 from demine.store import schema as s
 from demine.store.repository import ENTITY_OF_TABLE, UnitOfWork, row_snapshot
 
@@ -66,10 +73,8 @@ def _refuse_duplicates(uow: UnitOfWork, table: Table, codes: Sequence[str],
         if counts[code] > 1:
             raise ValidationError(label, "code",
                                   f"appears {counts[code]} times in this batch; codes are unique")
-    stored: set[str] = set()
-    for chunk in _chunks(list(codes)):
-        stored.update(c for (c,) in uow.conn.execute(
-            select(table.c.code).where(table.c.code.in_(chunk))))
+    stored = set(uow.conn.execute(select(table.c.code).where(
+        batch.one_of(uow.repo.dialect, table.c.code, codes))).scalars())
     if stored:
         for code, label in zip(codes, labels, strict=True):
             if code in stored:
@@ -77,11 +82,9 @@ def _refuse_duplicates(uow: UnitOfWork, table: Table, codes: Sequence[str],
 
 
 def _ids_by_code(uow: UnitOfWork, table: Table, codes: Sequence[str]) -> list[int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(list(codes)):
-        found.update((c, int(i)) for i, c in uow.conn.execute(
-            select(table.c.id, table.c.code).where(table.c.code.in_(chunk))))
-    return [found[c] for c in codes]
+    found = dict(uow.conn.execute(select(table.c.code, table.c.id).where(
+        batch.one_of(uow.repo.dialect, table.c.code, codes))).all())
+    return [int(found[c]) for c in codes]
 
 
 def _wkt_or_none(geoms: np.ndarray) -> list[str | None]:
@@ -206,6 +209,17 @@ def load_settlements(uow: UnitOfWork, settlements: Sequence[Settlement]) -> list
 
 # --- hazard areas -----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class StoredHazards:
+    """What :func:`store_hazards` wrote: ids in the order given, each hazard's area (m²)
+    and its metric polygon (the ``remaining_m`` stored), so that the caller need not read
+    them back."""
+
+    ids: list[int]
+    areas_m2: list[float]
+    metric: np.ndarray
+
+
 def load_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
                  report_id: int | None = None) -> list[int]:
     """Store many new hazard areas as an approved new-hazard entry would; their ids.
@@ -217,23 +231,67 @@ def load_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
     one-by-one path: a hazard's status is only ever refolded from approved outcomes.
     Settlement status is not refreshed: call :func:`demine.service.status.refresh`.
     """
+    return store_hazards(uow, hazards, report_id=report_id).ids
+
+
+class _Memo:
+    """parse_enum of values seen before: a national file repeats a handful of values.
+
+    Only successes are remembered, so a bad value is still parsed (and refused, naming
+    its record) where it first occurs, in order. Lists are remembered by identity too
+    (the hazards of an import share their tuples), which spares hashing enum members.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[type, object], Any] = {}
+        self.lists: dict[tuple[type, int], tuple[object, list[str]]] = {}
+
+    def one(self, enum: type, value: object, label: str, field: str) -> str:
+        key = (enum, value)
+        try:
+            return self.seen[key]
+        except (KeyError, TypeError):
+            parsed = parse_enum(enum, value, record=label, field=field).value
+            with contextlib.suppress(TypeError):
+                self.seen[key] = parsed
+            return parsed
+
+    def many(self, enum: type, values: Sequence[object], label: str, field: str) -> list[str]:
+        known = self.lists.get((enum, id(values)))
+        if known is not None and known[0] is values:
+            return known[1]
+        parsed = [self.one(enum, v, label, field) for v in values]
+        self.lists[(enum, id(values))] = (values, parsed)  # holds values: ids stay unique
+        return parsed
+
+
+def _label(code: object) -> str:
+    return f"hazard area {code!r}"
+
+
+def store_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
+                  report_id: int | None = None) -> StoredHazards:
+    """:func:`load_hazards`, returning what it wrote (see :class:`StoredHazards`).
+
+    The rows, spatial index entries and audit rows are those of the one-by-one path;
+    they are written with :func:`demine.store.batch.insert_rows` (COPY on PostGIS), the
+    audit's JSON built from the values in hand rather than by reading the rows back.
+    """
     n = len(hazards)
     if n == 0:
-        return []
+        return StoredHazards([], [], np.empty(0, dtype=object))
     uow.serialise("approval")
-    labels = [f"hazard area {h.code!r}" for h in hazards]
     polygons, suspect = _screen_polygons(_object_array(h.polygon for h in hazards))
+    memo = _Memo()
     parsed = []
-    for i, (h, label) in enumerate(zip(hazards, labels, strict=True)):
+    for i, h in enumerate(hazards):
+        label = _label(h.code)
         check_code(h.code, record=label)
         if not isinstance(h.name, str):
             raise ValidationError(label, "name", f"expected text, got {h.name!r}")
-        classification = parse_enum(HazardClass, h.classification, record=label,
-                                    field="classification").value
-        eo = [parse_enum(EOCategory, e, record=label, field="eo_suspected").value
-              for e in h.eo_suspected]
-        blockages = [parse_enum(Blockage, b, record=label, field="blockages").value
-                     for b in h.blockages]
+        classification = memo.one(HazardClass, h.classification, label, "classification")
+        eo = memo.many(EOCategory, h.eo_suspected, label, "eo_suspected")
+        blockages = memo.many(Blockage, h.blockages, label, "blockages")
         evidence = [(parse_enum(EvidenceKind, e.kind, record=label, field="evidence").value,
                      parse_enum(EvidenceType, e.type, record=label, field="evidence").value,
                      e.description) for e in h.evidence]
@@ -241,38 +299,77 @@ def load_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
             polygons[i] = check_polygon(h.polygon, record=label, field="geometry")
         parsed.append((classification, eo, blockages, evidence))
     codes = [h.code for h in hazards]
-    _refuse_duplicates(uow, s.hazard_areas, codes, labels)
+    _refuse_duplicates(uow, s.hazard_areas, codes, [_label(c) for c in codes])
 
     centres = shapely.centroid(polygons)
     ensure_metric_frame(uow, float(np.mean(shapely.get_x(centres))),
                         float(np.mean(shapely.get_y(centres))))
-    metric = _metric(uow, polygons)
+    frame = uow.settings().frame
+    metric = frame.to_metric(polygons)  # its SRID goes into the EWKB written below
     areas = _areas_m2(uow, polygons)
-    polygon_v, metric_v = _bind(uow, polygons), _bind(uow, metric)
-    record = _record_columns(uow)
-    rows = []
-    for i, h in enumerate(hazards):
-        classification, eo, blockages, _ = parsed[i]
-        rows.append({
-            "code": h.code, "name": h.name, "classification": classification,
-            "declared_classification": classification, "eo_suspected": eo,
-            "eo_confirmed": [], "blockages": blockages,
-            "geom": polygon_v[i], "remaining": polygon_v[i], "remaining_m": metric_v[i],
-            "original_m2": areas[i], "cancelled_m2": 0.0, "reduced_m2": 0.0,
-            "cleared_m2": 0.0, "remaining_m2": areas[i], "status": "open",
-            "report_id": report_id, **record, "synthetic": bool(h.synthetic),
-        })
-    uow.conn.execute(insert(s.hazard_areas), rows)
-    ids = _ids_by_code(uow, s.hazard_areas, codes)
-    uow.spatial.index(uow.conn, "hazard_areas", "geom", zip(ids, polygons, strict=True))
-    uow.spatial.index(uow.conn, "hazard_areas", "remaining_m", zip(ids, metric, strict=True))
+    dialect = uow.repo.dialect
+    ids = batch.reserve_ids(uow.conn, dialect, s.hazard_areas, n)
+    polygon_v = batch.geometry_values(dialect, polygons, 4326)
+    metric_v = batch.geometry_values(dialect, metric, frame.epsg)
+    now = uow.now
+    lists: dict[tuple[str, ...], str] = {}
 
+    def listed(values: list[str]) -> str:
+        key = tuple(values)
+        if key not in lists:
+            lists[key] = json.dumps(values)
+        return lists[key]
+
+    eo_json = [listed(p[1]) for p in parsed]
+    blockage_json = [listed(p[2]) for p in parsed]
+    none = listed([])
+    batch.insert_rows(uow.conn, dialect, s.hazard_areas, _HAZARD_COLUMNS, (
+        (ids[i], h.code, h.name, parsed[i][0], parsed[i][0], eo_json[i], none,
+         blockage_json[i], polygon_v[i], polygon_v[i], metric_v[i], areas[i], 0.0, 0.0, 0.0,
+         areas[i], "open", report_id, 1, now, now, bool(h.synthetic))
+        for i, h in enumerate(hazards)))
+    id_array = np.asarray(ids, dtype=np.int64)
+    uow.spatial.index_many(uow.conn, "hazard_areas", "geom", id_array, polygons)
+    uow.spatial.index_many(uow.conn, "hazard_areas", "remaining_m", id_array, metric)
+
+    # the audit's "after" of each hazard: row_snapshot of the row just written (without
+    # the derived remaining_m and the times), as JSON text
     wkt = _wkt_or_none(polygons)
-    for row, new_id, w in zip(rows, ids, wkt, strict=True):
-        row.update(id=new_id, geom=w, remaining=w)
-    _audit_many(uow, s.hazard_areas, rows, report_id)
+    head = {"report_id": report_id, "version": 1}
+    template = ('{"code": %s, "name": %s, "classification": %s, '
+                '"declared_classification": %s, "eo_suspected": %s, "eo_confirmed": '
+                + none + ', "blockages": %s, "geom": %s, "remaining": %s, '
+                '"original_m2": %r, "cancelled_m2": 0.0, "reduced_m2": 0.0, '
+                '"cleared_m2": 0.0, "remaining_m2": %r, "status": "open", '
+                + json.dumps(head)[1:-1] + ', "synthetic": %s, "id": %d}')
+    text = encode_basestring_ascii  # what json.dumps makes of a str
+    classes = {c: text(c) for c in {p[0] for p in parsed}}
+    after = [template % (text(h.code), text(h.name), classes[parsed[i][0]],
+                         classes[parsed[i][0]], eo_json[i], blockage_json[i],
+                         text(wkt[i]), text(wkt[i]), areas[i], areas[i],
+                         "true" if h.synthetic else "false", ids[i])
+             for i, h in enumerate(hazards)]
+    _write_audit(uow, "hazard_area", ids, codes, after, report_id)
     _load_evidence(uow, ids, [p[3] for p in parsed], report_id)
-    return ids
+    return StoredHazards(ids, areas, metric)
+
+
+_HAZARD_COLUMNS = (
+    "id", "code", "name", "classification", "declared_classification", "eo_suspected",
+    "eo_confirmed", "blockages", "geom", "remaining", "remaining_m", "original_m2",
+    "cancelled_m2", "reduced_m2", "cleared_m2", "remaining_m2", "status", "report_id",
+    "version", "created_at", "updated_at", "synthetic")
+_AUDIT_COLUMNS = ("entity", "entity_id", "entity_code", "version", "author", "at", "action",
+                  "reason", "report_id", "before", "after")
+
+
+def _write_audit(uow: UnitOfWork, entity: str, ids: Sequence[int], codes: Sequence[str],
+                 after: Sequence[str], report_id: int | None) -> None:
+    """'create' audit rows (version 1, nothing before) with their "after" as JSON text."""
+    author, now, reason = uow.author, uow.now, uow.reason
+    batch.insert_rows(uow.conn, uow.repo.dialect, s.audit_log, _AUDIT_COLUMNS, (
+        (entity, ids[i], codes[i], 1, author, now, "create", reason, report_id, "null",
+         after[i]) for i in range(len(ids))))
 
 
 def _load_evidence(uow: UnitOfWork, hazard_ids: Sequence[int],

@@ -8,11 +8,14 @@ is never edited; it can be undone only by a later report that reverses it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import func, select
 
@@ -29,13 +32,16 @@ from demine.domain.changes import (
     jsonable,
     parse_changes,
 )
-from demine.domain.entities import QcInspection
+from demine.domain.entities import HazardArea, QcInspection
 from demine.domain.errors import RuleViolation, ValidationError, WorkflowError
 from demine.domain.vocab import (
     ActivityStatus,
     ActivityType,
+    Blockage,
     ChangeKind,
+    EOCategory,
     EvidenceKind,
+    HazardClass,
     HazardStatus,
     QcResult,
     ReleaseMethod,
@@ -46,11 +52,9 @@ from demine.geo.checks import check_code
 from demine.service import bulk, status
 from demine.service.hazards import HazardChange, hazard_values, rebuild_hazard
 from demine.service.reference import ensure_metric_frame
+from demine.store import batch
 from demine.store import schema as s
 from demine.store.repository import Repository, UnitOfWork
-
-#: Rows per executemany / codes per IN (...) when a report carries a national data set.
-_INSERT_BATCH = 5_000
 
 
 @dataclass
@@ -71,21 +75,109 @@ def _label(report_code: str, seq: int) -> str:
     return f"report {report_code} entry {seq}"
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An entry its maker has already parsed: the change, and the payload stored for it.
+
+    ``payload`` is the JSON text of the entry as any door would send it; parsed again
+    it gives ``change``. See :func:`new_hazard_entries`, the only maker so far.
+    """
+
+    kind: ChangeKind
+    payload: str
+    change: Change
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A stored draft and its entries as parsed when it was stored.
+
+    Entries are never changed once stored, so an approval in the same process can take
+    them from here instead of reading and parsing the stored JSON again (see
+    :func:`approve`).
+    """
+
+    code: str
+    report_id: int
+    entries: tuple[tuple[int, Change], ...]
+
+
+def new_hazard_entries(hazards: Sequence[HazardArea]) -> list[Prepared]:
+    """New-hazard entries for hazards whose polygons have passed the geocheck.
+
+    For a national import: each payload is what :func:`jsonable` would make of the
+    entry (code, name, classification, EO suspected, blockages, synthetic, the polygon as
+    GeoJSON, evidence when there is any), written as JSON text with the polygons
+    encoded in one vectorised call; the change is the hazard itself, as parsing that
+    payload gives it. The polygons are not checked again here: the caller's check is the
+    one :func:`create_draft` would run (:func:`demine.geo.checks.check_polygons`), and
+    approval checks every polygon once more before recording it.
+    """
+    if not hazards:
+        return []
+    geometry = shapely.to_geojson(np.asarray([h.polygon for h in hazards], dtype=object))
+    text = encode_basestring_ascii  # what json.dumps makes of a str
+    middles: dict[tuple, str] = {}  # a national file repeats a few attribute sets
+    out = []
+    for hz, geojson in zip(hazards, geometry.tolist(), strict=True):
+        key = (hz.classification, id(hz.eo_suspected), id(hz.blockages), bool(hz.synthetic))
+        middle = middles.get(key)
+        if middle is None or hz.evidence:
+            rest = {"classification": HazardClass(hz.classification).value,
+                    "eo_suspected": [EOCategory(e).value for e in hz.eo_suspected],
+                    "blockages": [Blockage(b).value for b in hz.blockages],
+                    "synthetic": bool(hz.synthetic)}
+            if hz.evidence:
+                rest["evidence"] = jsonable([{"kind": e.kind, "type": e.type,
+                                              "description": e.description}
+                                             for e in hz.evidence])
+            middle = json.dumps(rest)[1:-1]
+            if not hz.evidence:
+                middles[key] = middle
+        payload = (f'{{"code": {text(hz.code)}, "name": {text(hz.name)}, {middle}, '
+                   f'"geometry": {geojson}}}')
+        out.append(Prepared(ChangeKind.NEW_HAZARD, payload, NewHazard(hz)))
+    return out
+
+
 def create_draft(repo: Repository, *, author: str, organisation_code: str, info_date: date,
-                 entries: Sequence[Entry | tuple[str, dict]], summary: str = "",
+                 entries: Sequence[Entry | Prepared | tuple[str, dict]], summary: str = "",
                  code: str | None = None, synthetic: bool = False) -> str:
     """Store a draft after checking every entry; returns the report's code."""
+    return draft(repo, author=author, organisation_code=organisation_code,
+                 info_date=info_date, entries=entries, summary=summary, code=code,
+                 synthetic=synthetic).code
+
+
+def draft(repo: Repository, *, author: str, organisation_code: str, info_date: date,
+          entries: Sequence[Entry | Prepared | tuple[str, dict]], summary: str = "",
+          code: str | None = None, synthetic: bool = False) -> Draft:
+    """:func:`create_draft`, returning the stored draft with its parsed entries."""
     with repo.unit(author, "report drafted") as uow:
-        return add_draft(uow, organisation_code=organisation_code, info_date=info_date,
-                         entries=entries, summary=summary, code=code,
-                         synthetic=synthetic)[0]
+        return store_draft(uow, organisation_code=organisation_code, info_date=info_date,
+                           entries=entries, summary=summary, code=code, synthetic=synthetic)
 
 
 def add_draft(uow: UnitOfWork, *, organisation_code: str, info_date: date,
-              entries: Sequence[Entry | tuple[str, dict]], summary: str = "",
+              entries: Sequence[Entry | Prepared | tuple[str, dict]], summary: str = "",
               code: str | None = None, synthetic: bool = False) -> tuple[str, int]:
     """Store a draft inside ``uow``: (code, id). Lets a caller store several drafts, and
     what it records about them, in one transaction (a field-form ingest does)."""
+    stored = store_draft(uow, organisation_code=organisation_code, info_date=info_date,
+                         entries=entries, summary=summary, code=code, synthetic=synthetic)
+    return stored.code, stored.report_id
+
+
+def store_draft(uow: UnitOfWork, *, organisation_code: str, info_date: date,
+                entries: Sequence[Entry | Prepared | tuple[str, dict]], summary: str = "",
+                code: str | None = None, synthetic: bool = False) -> Draft:
+    """Store a draft inside ``uow`` (see :func:`add_draft`); the :class:`Draft`.
+
+    Entries given as :class:`Prepared` are taken as their maker parsed them; every other
+    entry is parsed and checked here. The entries are written in one batch
+    (:func:`demine.store.batch.insert_rows`): a national import drafts its hundreds of
+    thousands of new hazards in one report.
+    """
     if not isinstance(info_date, date):
         raise ValidationError("report", "info_date", f"{info_date!r} is not a date")
     org_id = uow.id_of(s.organisations, organisation_code)
@@ -95,28 +187,31 @@ def add_draft(uow: UnitOfWork, *, organisation_code: str, info_date: date,
         raise ValidationError(f"report {code}", "code", "a report with this code exists")
     raw = []
     for seq, entry in enumerate(entries, start=1):
+        if isinstance(entry, Prepared):
+            continue
         kind, payload = (entry.kind, entry.payload) if isinstance(entry, Entry) else entry
         raw.append((parse_enum(ChangeKind, kind, record=_label(code, seq), field="kind"),
                     payload, _label(code, seq)))
-    # one batch: a national import drafts its thousands of new hazards in one report
-    parsed = [(kind, jsonable(payload), change) for (kind, payload, _), change
-              in zip(raw, parse_changes(raw), strict=True)]
-    if not parsed:
+    # one batch: the new hazards of a file are checked together
+    parsed = iter([(kind, json.dumps(jsonable(payload)), change) for (kind, payload, _), change
+                   in zip(raw, parse_changes(raw), strict=True)])
+    stored = [(entry.kind, entry.payload, entry.change) if isinstance(entry, Prepared)
+              else next(parsed) for entry in entries]
+    if not stored:
         raise ValidationError(f"report {code}", "entries", "a report needs at least one entry")
-    _refuse_outcomes_outside(uow, code, [change for _, _, change in parsed])
+    _refuse_outcomes_outside(uow, code, [change for _, _, change in stored])
     report_id = uow.insert(s.reports, {
         "code": code, "status": ReportStatus.DRAFT.value, "info_date": info_date,
         "author": uow.author, "organisation_id": org_id, "summary": summary,
         "synthetic": synthetic})
     rows = []
-    for seq, (kind, payload, change) in enumerate(parsed, start=1):
+    for seq, (kind, payload, change) in enumerate(stored, start=1):
         codes = hazard_codes_touched(change)
-        rows.append({"report_id": report_id, "seq": seq, "kind": kind.value,
-                     "payload": payload, "hazard_code": next(iter(codes)) if codes else None})
-    for start in range(0, len(rows), _INSERT_BATCH):
-        uow.conn.execute(s.report_entries.insert(), rows[start:start + _INSERT_BATCH])
-    return code, report_id
-
+        rows.append((report_id, seq, kind.value, payload, next(iter(codes)) if codes else None))
+    batch.insert_rows(uow.conn, uow.repo.dialect, s.report_entries,
+                      ("report_id", "seq", "kind", "payload", "hazard_code"), rows)
+    return Draft(code, report_id, tuple((seq, change) for seq, (_, _, change)
+                                        in enumerate(stored, start=1)))
 
 
 def _refuse_outcomes_outside(uow: UnitOfWork, code: str, changes: Sequence[Change]) -> None:
@@ -178,8 +273,15 @@ def reject(repo: Repository, code: str, approver: str, reason: str,
 
 
 def approve(repo: Repository, code: str, approver: str,
-            expected_version: int | None = None) -> ApprovalResult:
-    """Apply a submitted report to the official record, all of it or none of it."""
+            expected_version: int | None = None, *, drafted: Draft | None = None
+            ) -> ApprovalResult:
+    """Apply a submitted report to the official record, all of it or none of it.
+
+    ``drafted``: the :class:`Draft` this process stored for the report, whose parsed
+    entries are taken instead of parsing the stored ones again (a national import
+    drafts, submits and approves in one call). It is used only when it is this report's
+    and holds as many entries as are stored; entries are never changed once stored.
+    """
     with repo.unit(approver, f"report {code} approved") as uow:
         uow.serialise("approval")
         seq = (uow.conn.execute(select(func.max(s.reports.c.approval_seq))).scalar() or 0) + 1
@@ -189,10 +291,16 @@ def approve(repo: Repository, code: str, approver: str,
                              "approve", expected_version)
         uow.reason = (f"report {code} of {report['info_date']} by {report['author']} "
                       f"approved by {approver}")
-        return _apply(uow, report)
+        return _apply(uow, report, drafted)
 
 
-def _entries(uow: UnitOfWork, report: dict) -> list[tuple[int, Change]]:
+def _entries(uow: UnitOfWork, report: dict, drafted: Draft | None = None
+             ) -> Sequence[tuple[int, Change]]:
+    if drafted is not None and drafted.report_id == report["id"]:
+        stored = uow.conn.execute(select(func.count()).select_from(s.report_entries).where(
+            s.report_entries.c.report_id == report["id"])).scalar_one()
+        if stored == len(drafted.entries):
+            return drafted.entries
     rows = uow.conn.execute(
         select(s.report_entries.c.seq, s.report_entries.c.kind, s.report_entries.c.payload)
         .where(s.report_entries.c.report_id == report["id"]).order_by(s.report_entries.c.seq))
@@ -202,19 +310,22 @@ def _entries(uow: UnitOfWork, report: dict) -> list[tuple[int, Change]]:
     return [(seq, change) for (seq, _, _), change in zip(rows, changes, strict=True)]
 
 
-def _apply(uow: UnitOfWork, report: dict) -> ApprovalResult:
+def _apply(uow: UnitOfWork, report: dict, drafted: Draft | None = None) -> ApprovalResult:
     touched: set[int] = set()
     fresh: dict[int, HazardChange] = {}
+    #: the metric remainder of new hazards, as recorded: the status refresh needs no read
+    recorded: dict[int, Any] = {}
     result = ApprovalResult(report["code"])
-    entries = _entries(uow, report)
+    entries = _entries(uow, report, drafted)
     start = 0
     while start < len(entries):
         end = start
         while end < len(entries) and isinstance(entries[end][1], NewHazard):
             end += 1
         if end > start:  # consecutive new hazards are recorded together
-            ids, ready = _apply_new_hazards(uow, report, entries[start:end])
+            ids, ready, metric = _apply_new_hazards(uow, report, entries[start:end])
             fresh.update(ready)
+            recorded.update(zip(ids, metric.tolist(), strict=True))
             touched |= set(ids) - set(ready)  # direct evidence or tiny: refolded below
             start = end
             continue
@@ -226,51 +337,47 @@ def _apply(uow: UnitOfWork, report: dict) -> ApprovalResult:
             result.hazards.append(fresh[hazard_id])
         else:
             result.hazards.append(rebuild_hazard(uow, hazard_id, report["id"]))
+    # a refolded hazard's remainder may have changed since it was recorded
+    known = {hid: geom for hid, geom in recorded.items() if hid not in touched}
     touched |= set(fresh)
-    changes = status.refresh_after_hazards(uow, touched, report["id"])
+    changes = status.refresh_after_hazards(uow, touched, report["id"], known=known)
     result.reopened, result.closed = changes.reopened, changes.closed
     return result
 
 
 def _apply_new_hazards(uow: UnitOfWork, report: dict, run: Sequence[tuple[int, Change]]
-                       ) -> tuple[list[int], dict[int, HazardChange]]:
-    """Record consecutive new-hazard entries at once (:func:`bulk.load_hazards`).
+                       ) -> tuple[list[int], dict[int, HazardChange], np.ndarray]:
+    """Record consecutive new-hazard entries at once (:func:`bulk.store_hazards`).
 
     The same rows, spatial index entries, evidence and audit as recording them one by
     one, and the same refusal (the first entry whose code is already on the record).
-    Returns the ids of every new hazard and, by id, those whose refold has nothing to
-    do: a new hazard has no outcome, activity or finding, so only direct evidence
-    (SHA -> CHA) or an area under the release threshold gives its refold work; the
-    caller refolds those with every hazard another entry touched.
+    Returns the ids of every new hazard; by id, those whose refold has nothing to do:
+    a new hazard has no outcome, activity or finding, so only direct evidence
+    (SHA -> CHA) or an area under the release threshold gives its refold work (the
+    caller refolds those with every hazard another entry touched); and the metric
+    polygons recorded, in the order of the ids.
     """
     hazards = [change.hazard for _, change in run]
     codes = [hz.code for hz in hazards]
-    stored: set[str] = set()
-    for at in range(0, len(codes), _INSERT_BATCH):
-        stored.update(c for (c,) in uow.conn.execute(select(s.hazard_areas.c.code).where(
-            s.hazard_areas.c.code.in_(codes[at:at + _INSERT_BATCH]))))
+    stored = set(uow.conn.execute(select(s.hazard_areas.c.code).where(
+        batch.one_of(uow.repo.dialect, s.hazard_areas.c.code, codes))).scalars())
+    seen: set[str] = set()
     for (seq, _), code in zip(run, codes, strict=True):
-        if code in stored:
+        if code in stored or code in seen:
             raise RuleViolation(_label(report["code"], seq), "code",
                                 f"hazard area {code} is already on the record")
-        stored.add(code)  # a second entry of the same code finds the first recorded
+        seen.add(code)  # a second entry of the same code finds the first recorded
     centre = hazards[0].polygon.centroid  # the first one picks the plane, as one by one
     ensure_metric_frame(uow, centre.x, centre.y)
-    ids = bulk.load_hazards(uow, hazards, report_id=report["id"])
+    loaded = bulk.store_hazards(uow, hazards, report_id=report["id"])
     released_below = uow.settings().rules.released_below_m2
-    areas: dict[int, float] = {}
-    for at in range(0, len(ids), _INSERT_BATCH):
-        areas.update(uow.conn.execute(select(s.hazard_areas.c.id, s.hazard_areas.c.original_m2)
-                                      .where(s.hazard_areas.c.id.in_(ids[at:at + _INSERT_BATCH]))
-                                      ).all())
     fresh: dict[int, HazardChange] = {}
-    for hid, hz in zip(ids, hazards, strict=True):
-        area = float(areas[hid])
+    for hid, hz, area in zip(loaded.ids, hazards, loaded.areas_m2, strict=True):
         direct = any(EvidenceKind(e.kind) is EvidenceKind.DIRECT for e in hz.evidence)
         if not direct and area >= released_below:
             fresh[hid] = HazardChange(hz.code, HazardStatus.OPEN.value, HazardStatus.OPEN.value,
                                       area, area)
-    return ids, fresh
+    return loaded.ids, fresh, loaded.metric
 
 
 def _hazard_id(uow: UnitOfWork, code: str, label: str, field_name: str = "hazard_code") -> int:

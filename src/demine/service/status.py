@@ -8,14 +8,16 @@ so releasing one hazard in a national database costs milliseconds, not a rescan.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 
 from demine.store import schema as s
+from demine.store.batch import one_of
 from demine.store.repository import UnitOfWork
 
 #: Ids bound into one ``IN (...)``; longer lists are filtered after reading.
@@ -31,25 +33,34 @@ class StatusChanges:
 
 #: Hazards up to which settlements near them are found with one index query each.
 _BBOX_QUERIES_UP_TO = 200
-_IDS_PER_QUERY = 5_000
 
 
-def settlements_near_hazards(uow: UnitOfWork, hazard_ids: Iterable[int]) -> set[int]:
-    """Settlements blocked by these hazards now, or close enough to be blocked next."""
+def settlements_near_hazards(uow: UnitOfWork, hazard_ids: Iterable[int],
+                             known: Mapping[int, BaseGeometry | None] | None = None
+                             ) -> set[int]:
+    """Settlements blocked by these hazards now, or close enough to be blocked next.
+
+    ``known``: the metric remainder (``remaining_m``) of some of the hazards, as the
+    caller has just written it; only the others are read from the store.
+    """
     ids = list(hazard_ids)
     if not ids:
         return set()
+    dialect = uow.repo.dialect
+    found: set[int] = set(uow.conn.execute(
+        select(s.settlement_blockers.c.settlement_id).distinct().where(
+            one_of(dialect, s.settlement_blockers.c.hazard_id, ids))).scalars())
+    if uow.conn.execute(select(s.settlements.c.id).limit(1)).first() is None:
+        return found  # no settlement to close
     d = uow.settings().closure_distance_m
-    found: set[int] = set()
-    geoms = []
-    for at in range(0, len(ids), _IDS_PER_QUERY):  # under both stores' parameter limits
-        chunk = ids[at:at + _IDS_PER_QUERY]
-        found.update(r[0] for r in uow.conn.execute(
-            select(s.settlement_blockers.c.settlement_id).where(
-                s.settlement_blockers.c.hazard_id.in_(chunk))))
+    known = known or {}
+    unknown = [i for i in ids if i not in known]
+    geoms = [known[i] for i in ids if i in known]
+    if unknown:
         geoms.extend(geom for (geom,) in uow.conn.execute(
-            select(s.hazard_areas.c.remaining_m).where(s.hazard_areas.c.id.in_(chunk)))
-            if geom is not None and not geom.is_empty)
+            select(s.hazard_areas.c.remaining_m).where(
+                one_of(dialect, s.hazard_areas.c.id, unknown))))
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
     if len(geoms) > _BBOX_QUERIES_UP_TO:
         # a national import: one read of the settlements beats a query per hazard
         bounds = shapely.bounds(np.asarray(geoms, dtype=object))
@@ -199,5 +210,9 @@ def _fetch(uow: UnitOfWork, query: Select) -> list[tuple]:
 
 
 def refresh_after_hazards(uow: UnitOfWork, hazard_ids: Iterable[int],
-                          report_id: int | None = None) -> StatusChanges:
-    return refresh(uow, settlements_near_hazards(uow, hazard_ids), report_id)
+                          report_id: int | None = None, *,
+                          known: Mapping[int, BaseGeometry | None] | None = None
+                          ) -> StatusChanges:
+    """Refresh the settlements these hazards block or may block (``known``: see
+    :func:`settlements_near_hazards`)."""
+    return refresh(uow, settlements_near_hazards(uow, hazard_ids, known), report_id)

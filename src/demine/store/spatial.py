@@ -33,6 +33,11 @@ class SpatialBackend(ABC):
               rows: Iterable[tuple[int, BaseGeometry | None]]) -> None:
         """Keep the bounding-box index of ``table.column`` in step with these rows."""
 
+    def index_many(self, conn: Connection, table: str, column: str, ids: np.ndarray,
+                   geoms: np.ndarray) -> None:
+        """:meth:`index` of many new rows given as arrays (a national load)."""
+        self.index(conn, table, column, zip(ids.tolist(), geoms.tolist(), strict=True))
+
     @abstractmethod
     def ids_intersecting_bbox(self, conn: Connection, table: str, column: str,
                               bbox: tuple[float, float, float, float]) -> list[int]:
@@ -78,6 +83,22 @@ class SqliteSpatial(SpatialBackend):
             raw.executemany(f"DELETE FROM {name} WHERE id = ?", deletes)
         if upserts:
             raw.executemany(f"INSERT OR REPLACE INTO {name} VALUES (?, ?, ?, ?, ?)", upserts)
+
+    def index_many(self, conn, table, column, ids, geoms) -> None:
+        """The boxes of many rows at once: bounds in one vectorised call, one statement.
+
+        The same entries as :meth:`index` (empty or missing geometries get none)."""
+        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        b = shapely.bounds(geoms[present])
+        raw = conn.connection.driver_connection
+        deletes = [(i,) for i in ids[~present].tolist()]
+        if deletes:
+            raw.executemany(f"DELETE FROM {rtree_name(table, column)} WHERE id = ?", deletes)
+        if len(b):
+            raw.executemany(f"INSERT OR REPLACE INTO {rtree_name(table, column)} "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            zip(ids[present].tolist(), b[:, 0].tolist(), b[:, 2].tolist(),
+                                b[:, 1].tolist(), b[:, 3].tolist(), strict=True))
 
     def ids_intersecting_bbox(self, conn, table, column, bbox) -> list[int]:
         minx, miny, maxx, maxy = bbox
@@ -201,6 +222,9 @@ class PostgisSpatial(SpatialBackend):
         """GiST indexes are kept by PostgreSQL itself."""
         for _ in rows:
             continue
+
+    def index_many(self, conn, table, column, ids, geoms) -> None:
+        """GiST indexes are kept by PostgreSQL itself."""
 
     def ids_intersecting_bbox(self, conn, table, column, bbox) -> list[int]:
         if column not in SPATIAL_INDEXES.get(table, ()):
