@@ -137,6 +137,39 @@ def test_latin_extended_and_cyrillic_blocks_are_served(client, glyph_range) -> N
             assert (sdf(glyph) >= EDGE).any(), chr(glyph.id)
 
 
+#: block -> letters that must be in it: Hebrew; Arabic as typed (logical order, unjoined);
+#: the joined forms MapLibre's RTL plugin shapes Arabic into (presentation forms B: alef
+#: isolated and final, beh initial, medial and final, lam-alef ligature, teh marbuta
+#: final); Persian and Urdu letters' forms (presentation forms A: peh, gaf isolated)
+RTL_BLOCKS = {
+    "1280-1535": "אבגדהוזחטיכלמנסעפצקרשתםןףץך",
+    "1536-1791": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي،؟",
+    "65024-65279": "\ufe8d\ufe8e\ufe91\ufe92\ufe90\ufefb\ufe94",
+    "64256-64511": "\ufb56\ufb92",
+}
+
+
+@pytest.mark.parametrize("glyph_range", sorted(RTL_BLOCKS))
+def test_hebrew_arabic_and_arabic_presentation_form_blocks_are_served(client,
+                                                                      glyph_range) -> None:
+    """Names in Arabic or Hebrew are drawn only with these: MapLibre asks for the
+    blocks of the text as its RTL plugin shaped it (Arabic in its joined forms)."""
+    glyphs = decode(fetch_block(client, glyph_range), glyph_range)
+    for char in RTL_BLOCKS[glyph_range]:
+        assert ord(char) in glyphs, f"U+{ord(char):04X} has no glyph"
+        glyph = glyphs[ord(char)]
+        assert glyph.width and glyph.height and glyph.advance, f"U+{ord(char):04X}"
+        assert (sdf(glyph) >= EDGE).sum() >= 10, f"U+{ord(char):04X} has no inside"
+    # an initial beh joins to the left: its ink reaches the right edge of its box...
+    if glyph_range == "65024-65279":
+        beh = glyphs[0xFE91]
+        ink = np.flatnonzero((sdf(beh) >= EDGE).any(axis=0))
+        assert ink[-1] >= BORDER + beh.width - 2
+        # ...and the isolated alef is a tall, narrow stroke
+        alef = glyphs[0xFE8D]
+        assert alef.height > 2 * alef.width
+
+
 def test_a_block_without_glyphs_is_an_empty_set_not_an_error(client) -> None:
     """MapLibre fails all of a tile's labels when one block fails; an empty block only
     leaves those characters out (CJK it draws itself, with the browser's fonts)."""
@@ -161,5 +194,6 @@ def test_the_glyphs_ship_in_the_package_with_their_licence() -> None:
     assert fontstacks() == [FONTSTACK]
     built = sorted(p.name for p in (GLYPHS / FONTSTACK).glob("*.pbf"))
     assert {"0-255.pbf", "256-511.pbf", "512-767.pbf"} <= set(built)
+    assert {f"{block}.pbf" for block in RTL_BLOCKS} <= set(built)
     licence = (Path(GLYPHS).parent / "LICENSE").read_text(encoding="utf-8")
     assert "Bitstream Vera" in licence

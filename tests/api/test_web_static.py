@@ -100,6 +100,34 @@ def test_maplibre_is_vendored_with_its_provenance() -> None:
     assert (STATIC / "vendor" / "maplibre-gl" / "LICENSE.txt").is_file()
 
 
+def test_the_rtl_text_plugin_is_vendored_with_its_provenance_and_served(
+        client: TestClient) -> None:
+    """Arabic and Hebrew names need MapLibre's RTL text plugin: the page names it by a
+    path on this server (its workers import it from there), and it is the npm package's
+    file, recorded with its version, licence and integrity like the map library."""
+    style = (STATIC / "mapstyle.js").read_text(encoding="utf-8")
+    found = re.search(r'export const RTL_TEXT_PLUGIN = "([^"]+)";', style)
+    assert found is not None
+    path = found.group(1)
+    assert path.startswith("static/vendor/") and INTERNET.search(path) is None
+    response = client.get(f"/{path}")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    # the plugin registers itself with the worker that imports it, and brings its ICU
+    # build inline: it asks nothing more of any server
+    assert "registerRTLTextPlugin" in response.text
+    assert "processBidirectionalText" in response.text and "applyArabicShaping" in response.text
+    assert INTERNET.search(response.text) is None
+    vendored = (STATIC / "vendor" / "VENDORED.md").read_text(encoding="utf-8")
+    row = re.search(r"^\| @mapbox/mapbox-gl-rtl-text \| (\d+\.\d+\.\d+) \| BSD-2-Clause \| "
+                    r"(.+) \| `(sha512-[A-Za-z0-9+/]{80,}={0,2})` \|$", vendored, re.MULTILINE)
+    assert row, vendored
+    assert f"`{path.removeprefix('static/vendor/')}`" in row.group(2)
+    assert (STATIC / "vendor" / "mapbox-gl-rtl-text" / "LICENSE.md").is_file()
+    app = (STATIC / "app.js").read_text(encoding="utf-8")
+    assert "setRTLTextPlugin(url, true)" in app, "deferred: fetched at the first RTL name"
+
+
 def test_the_map_switches_to_hazard_cells_at_the_zoom_the_tiles_do() -> None:
     """The zoom lives in two places (the tiles, the style); were they apart, a band of
     zooms would show neither areas nor circles, or both."""

@@ -4,9 +4,11 @@ The page is plain HTML, CSS and ES modules with no build step, and it loads noth
 from the internet: MapLibre GL JS is vendored into ``static/vendor`` by
 ``scripts/vendor-web`` (field offices work offline), the map style is built in the page
 with this server's roads as its only basemap and no sprites, its labels are drawn with
-glyphs served at ``/glyphs`` (made from a vendored font by ``scripts/build-glyphs``),
-and the data comes from this server's REST API and vector tiles with the token the
-page's login form obtains.
+glyphs served at ``/glyphs`` (made from a vendored font by ``scripts/build-glyphs``;
+names in Arabic or Hebrew also need MapLibre's RTL text plugin, vendored beside it and
+fetched from ``/static`` only when such a name is to be drawn), and the data comes
+from this server's REST API and vector tiles with the token the page's login form
+obtains.
 """
 
 from __future__ import annotations

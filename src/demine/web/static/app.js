@@ -10,7 +10,8 @@ import {
 import {
   ACCIDENT_TYPE, CLICKABLE, FINDING_CATEGORY, HAZARD_CELLS_MAXZOOM, HAZARD_COUNT_RADIUS,
   HAZARD_STATUS, IN_PROGRESS, LAYER_GROUPS, OUTCOME_METHOD,
-  POPULATION_RADIUS, ROAD_CLASS, SETTLEMENT_STATUS, TILE_SOURCES, buildStyle, tileUrl,
+  POPULATION_RADIUS, ROAD_CLASS, RTL_TEXT_PLUGIN, SETTLEMENT_STATUS, TILE_SOURCES, buildStyle,
+  tileUrl,
 } from "./mapstyle.js";
 import { closeDashboard, showDashboard } from "./dashboard.js";
 import { Reports } from "./reports.js";
@@ -180,6 +181,20 @@ async function hazardExtent() {
   }
 }
 
+/**
+ * Registers the RTL text plugin, deferred: MapLibre fetches it (133 kB, from this
+ * server) only when a label in Arabic or Hebrew is first to be drawn, so a district
+ * named in Latin letters never loads it. Once per page: MapLibre refuses a second
+ * registration, and a map made after logging in again reuses the first one.
+ */
+function useRtlTextPlugin() {
+  if (maplibregl.getRTLTextPluginStatus() !== "unavailable") return;
+  const url = new URL(RTL_TEXT_PLUGIN, document.baseURI).href;
+  maplibregl.setRTLTextPlugin(url, true).catch((err) => {
+    showMessage(`Names in Arabic or Hebrew cannot be drawn: ${err.message || err}`);
+  });
+}
+
 function transformRequest(url) {
   if (url.startsWith(BASE)) return { url, headers: authHeaders() };
   return { url };
@@ -199,6 +214,7 @@ async function createMap() {
   };
   if (bounds) Object.assign(options, { bounds, fitBoundsOptions: { padding: 40 } });
   else Object.assign(options, { center: [0, 0], zoom: 1 });
+  useRtlTextPlugin();
   map = new maplibregl.Map(options);
   window.demineMap = map;
   map.touchZoomRotate.disableRotation();
@@ -276,6 +292,9 @@ function onMapClick(event) {
       break;
     case "accidents-circle":
       openRecord("accidents", props.code);
+      break;
+    case "roads-line":
+      showRoad(feature);
       break;
     default:
       openRecord("hazards", props.code);
@@ -509,6 +528,44 @@ async function openRecord(kind, key, known) {
     }
     $("panel-body").replaceChildren(el("p", { class: "error", text: err.message }));
   }
+}
+
+/** Every piece of road `code` in the roads tiles loaded: the whole road, highlighted. */
+function roadGeometry(code, clicked) {
+  const lines = [];
+  for (const piece of map.querySourceFeatures("roads", { sourceLayer: "roads",
+    filter: ["==", ["get", "code"], code] })) {
+    const g = piece.geometry;
+    if (g.type === "LineString") lines.push(g.coordinates);
+    else if (g.type === "MultiLineString") lines.push(...g.coordinates);
+  }
+  return lines.length ? { type: "MultiLineString", coordinates: lines } : clicked.geometry;
+}
+
+/**
+ * A road clicked on. The API has no road records (roads are the basemap's reference
+ * data, loaded with the district; no route reads or edits them), so the panel says what
+ * the map's tile holds about the road (name, code, class), in words, and that it is not
+ * a record with a history.
+ */
+function showRoad(feature) {
+  if (reports) reports.teardownForm();
+  const props = feature.properties || {};
+  const road = ROAD_CLASS.find((row) => row[0] === props.road_class);
+  const title = `Road ${props.code || ""}${props.name ? `: ${props.name}` : ""}`;
+  const fields = el("dl", { class: "fields" });
+  for (const [field, value] of [["name", props.name], ["code", props.code],
+    ["class", road ? road[4] : words(props.road_class ?? "")]]) {
+    fields.append(el("dt", { text: words(field) }), el("dd", { text: shown(field, value) }));
+  }
+  showPanel(title, [
+    props.synthetic ? el("p", { class: "note", text: "Synthetic exercise data, not a real record." })
+      : null,
+    fields,
+    el("p", { class: "note", text: "Roads are the map's basemap: this is what the map "
+      + "holds about the road, not a record with a history." }),
+  ]);
+  showSelection(roadGeometry(props.code, feature));
 }
 
 function closePanel() {

@@ -1,8 +1,9 @@
 // The map's style, built here rather than fetched: a plain background, the server's
 // roads as the basemap, and its vector tile layers over them. Labels (settlement names,
-// hazard codes) are drawn with glyphs this server serves at /glyphs, made from a
-// vendored font: nothing is asked of the internet. No sprite, so no icons. The legend
-// is drawn from the same tables.
+// hazard codes, road names) are drawn with glyphs this server serves at /glyphs, made
+// from a vendored font, and names in Arabic or Hebrew through the vendored RTL text
+// plugin: nothing is asked of the internet. No sprite, so no icons. The legend is
+// drawn from the same tables.
 
 export const HAZARD_STATUS = [
   ["open", "#d7191c", "Open"],
@@ -48,6 +49,8 @@ export const LABEL_FONT = ["DejaVu Sans Book"];
 /** Label text: near-black on a white halo reads on every fill colour of the map. */
 export const LABEL_COLOUR = "#1b1f23";
 export const LABEL_HALO = "#ffffff";
+/** Road names in the brown of the roads: told apart from settlement names at a glance. */
+export const ROAD_LABEL_COLOUR = "#4d4030";
 /**
  * Below this zoom the hazards tiles hold no areas but their summary, the layer
  * "hazard_cells" (demine.service.tiles.HAZARD_CELLS: the same zoom): one circle per
@@ -67,6 +70,21 @@ export const HAZARD_LABEL_MINZOOM = 13;
  * name (text-variable-anchor) doubled the time at district zoom, hence one anchor.
  */
 export const SETTLEMENT_LABEL_MINZOOM = 9;
+/**
+ * Road names along the roads from this zoom in (a pixel of about 10-20 m): a name of
+ * 20 letters then needs 2-3 km of road, about what a road between two villages is, and
+ * further out the names of the whole network would only compete with settlement names.
+ */
+export const ROAD_LABEL_MINZOOM = 12;
+
+/**
+ * MapLibre's RTL text plugin (ICU bidi and Arabic shaping), vendored by
+ * scripts/vendor-web and served by this server like the map library itself. Without it
+ * MapLibre draws no label holding Arabic or Hebrew letters at all; with it, the letters
+ * are put in reading order and joined. Relative to the page: the map resolves it
+ * against the page's address for its workers, which import it themselves.
+ */
+export const RTL_TEXT_PLUGIN = "static/vendor/mapbox-gl-rtl-text/mapbox-gl-rtl-text.js";
 
 /** Work in progress: hazards with an activity under way are outlined in this colour. */
 export const IN_PROGRESS = "#7b3294";
@@ -86,16 +104,20 @@ export const LAYER_GROUPS = [
   { id: "findings", label: "Explosive ordnance found", layers: ["findings-circle"] },
   { id: "activities", label: "Activities in progress", layers: ["activities-line"] },
   { id: "accidents", label: "Accidents", layers: ["accidents-circle"] },
-  { id: "roads", label: "Roads", layers: ["roads-line"] },
+  { id: "roads", label: "Roads", layers: ["roads-line", "roads-label"] },
 ];
 
 /** The vector tile sources, refreshed after an approval. */
 export const TILE_SOURCES = ["roads", "hazards", "outcomes", "settlements", "findings",
   "accidents"];
 
-/** Layers a click looks at, the first one found wins. */
+/**
+ * Layers a click looks at, the first one found wins. The roads are the basemap: last,
+ * so a click near a hazard or settlement beside a road still opens that record.
+ */
 export const CLICKABLE = ["settlements-circle", "accidents-circle", "findings-circle",
-  "outcomes-fill", "hazards-fill", "hazards-line", "activities-line", "hazard-cells"];
+  "outcomes-fill", "hazards-fill", "hazards-line", "activities-line", "hazard-cells",
+  "roads-line"];
 
 function byValue(property, table) {
   const expression = ["match", ["get", property]];
@@ -231,6 +253,31 @@ export function buildStyle(base) {
           "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 4, 16, 8],
           "circle-stroke-color": byValue("type", ACCIDENT_TYPE),
           "circle-stroke-width": 3,
+        },
+      },
+      {
+        // road names along their roads; first of the labels in this list, so the last
+        // placed: settlement names and hazard codes win where they compete for room
+        id: "roads-label", type: "symbol", source: "roads", "source-layer": "roads",
+        minzoom: ROAD_LABEL_MINZOOM,
+        filter: ["!=", ["coalesce", ["get", "name"], ""], ""],
+        layout: {
+          "symbol-placement": "line",
+          "text-field": ["get", "name"],
+          "text-font": LABEL_FONT,
+          "text-size": ["interpolate", ["linear"], ["zoom"], ROAD_LABEL_MINZOOM, 11, 16, 14],
+          // main roads named first where names compete; a bend sharper than this
+          // breaks the name rather than writing it round a corner
+          "symbol-sort-key": ["match", ["get", "road_class"],
+            ...ROAD_CLASS.flatMap((row, rank) => [row[0], rank]), ROAD_CLASS.length],
+          "text-max-angle": 30,
+          "symbol-spacing": 400,
+          "text-padding": 2,
+        },
+        paint: {
+          "text-color": ROAD_LABEL_COLOUR,
+          "text-halo-color": LABEL_HALO,
+          "text-halo-width": 1.5,
         },
       },
       {
