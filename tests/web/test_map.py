@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
+from map_page import idle_at
 from shapely.geometry import shape
 
 from server_fixtures import PASSWORD
@@ -134,14 +135,6 @@ def test_a_wrong_password_is_said_in_words(live_server, visit) -> None:
     assert page.is_hidden("#workspace")
 
 
-def _idle_at(page, centre: list[float], zoom: float) -> None:
-    page.evaluate("""([centre, zoom]) => new Promise((done) => {
-        const map = window.demineMap;
-        map.once('idle', done);
-        map.jumpTo({center: centre, zoom});
-    })""", [centre, zoom])
-
-
 def _click_at(page, lonlat: list[float]) -> None:
     point = page.evaluate("""(lonlat) => {
         const p = window.demineMap.project(lonlat);
@@ -162,7 +155,7 @@ def test_far_out_hazards_are_counted_by_status_and_a_click_zooms_in_to_them(live
     hazards = _api(live_server, "/api/v1/hazards?limit=1000")["items"]
     centre = shape({"type": "GeometryCollection",
                     "geometries": [h["geometry"] for h in hazards]}).centroid
-    _idle_at(page, [centre.x, centre.y], 8)
+    idle_at(page, [centre.x, centre.y], 8)
     cells = page.evaluate("""() => window.demineMap.queryRenderedFeatures(
         {layers: ['hazard-cells']}).map(f => ({...f.properties, at: f.geometry.coordinates}))""")
     assert cells and not _rendered(page, "hazards-fill"), "far out, counts and no areas"

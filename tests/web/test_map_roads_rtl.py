@@ -13,6 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from map_page import idle_at
 from shapely.geometry import Point
 
 from demine.domain.entities import Settlement
@@ -47,14 +48,6 @@ def _rendered(page, layer: str) -> list[dict]:
     return page.evaluate(
         "(layer) => window.demineMap.queryRenderedFeatures({layers: [layer]})"
         ".map(f => f.properties)", layer)
-
-
-def _idle_at(page, centre: list[float], zoom: float) -> None:
-    page.evaluate("""([centre, zoom]) => new Promise((done) => {
-        const map = window.demineMap;
-        map.once('idle', done);
-        map.jumpTo({center: centre, zoom});
-    })""", [centre, zoom])
 
 
 def _screen(page, lonlat: list[float]) -> list[float]:
@@ -122,7 +115,7 @@ def test_roads_are_named_along_their_lines_and_a_click_says_what_the_map_holds(
 
     for group in OTHER_GROUPS:
         page.uncheck(f"#layer-{group}")
-    _idle_at(page, [middle.x, middle.y], 14)
+    idle_at(page, [middle.x, middle.y], 14)
     labelled = {f["name"] for f in _rendered(page, "roads-label")}
     assert labelled and labelled <= names, sorted(labelled)
     assert road.name in labelled, sorted(labelled)
@@ -174,7 +167,7 @@ def test_arabic_and_hebrew_names_are_drawn_with_the_rtl_plugin_from_this_server(
     assert not any(RTL_PLUGIN in u for u in visit.requests)
 
     for (code, name), point in rtl_settlements.items():
-        _idle_at(page, [point.x, point.y], 13)
+        idle_at(page, [point.x, point.y], 13)
         page.wait_for_function("maplibregl.getRTLTextPluginStatus() === 'loaded'",
                                timeout=30_000)
         # the tiles are laid out again once the plugin is in: wait for the name
@@ -203,7 +196,7 @@ def test_the_road_names_layer_follows_the_roads_switch(live_server, visit) -> No
     page = visit.page
     for group in OTHER_GROUPS:
         page.uncheck(f"#layer-{group}")
-    _idle_at(page, [middle.x, middle.y], 14)
+    idle_at(page, [middle.x, middle.y], 14)
     assert _rendered(page, "roads-label")
     page.uncheck("#layer-roads")
     page.wait_for_function("""() => ['roads-label', 'roads-line'].every((layer) =>

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from map_page import draw_square
 
 from server_fixtures import PASSWORD
 
@@ -107,15 +108,7 @@ def test_an_operator_draws_a_report_and_a_manager_rejects_it_with_a_reason(
     # a small square drawn around the middle of the hazard, corner by corner
     cx, cy = (sw[0] + ne[0]) / 2, (sw[1] + ne[1]) / 2
     side = max(4.0, min(se[0] - sw[0], sw[1] - nw[1]) / 8)
-    corners = [(cx - side, cy + side), (cx + side, cy + side), (cx + side, cy - side),
-               (cx - side, cy - side)]
-    page.click("#draw-polygon")
-    for x, y in [*corners, corners[0]]:
-        page.mouse.move(x, y)
-        page.mouse.click(x, y)
-        page.wait_for_timeout(200)
-    page.wait_for_function(
-        "document.getElementById('report-area').textContent.startsWith('Drawn')")
+    draw_square(page, cx, cy, side)
     page.click("#add-find")
     page.mouse.move(cx, cy)
     page.mouse.click(cx, cy)
@@ -167,15 +160,7 @@ def test_a_polygon_drawn_past_the_hazard_is_refused_when_the_draft_is_saved(
     cx = se[0] + 3 * side if width - se[0] > 5 * side else sw[0] - 3 * side
     assert left + 2 * side < cx < width - 2 * side
     cy = (sw[1] + nw[1]) / 2
-    corners = [(cx - side, cy + side), (cx + side, cy + side), (cx + side, cy - side),
-               (cx - side, cy - side)]
-    page.click("#draw-polygon")
-    for x, y in [*corners, corners[0]]:
-        page.mouse.move(x, y)
-        page.mouse.click(x, y)
-        page.wait_for_timeout(200)
-    page.wait_for_function(
-        "document.getElementById('report-area').textContent.startsWith('Drawn')")
+    draw_square(page, cx, cy, side)
     page.select_option("#report-status", "in_progress")
     page.click("#save-draft")
     said = _message(page, "lie outside hazard area")
