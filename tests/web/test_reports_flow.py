@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from map_page import draw_square
+from shapely.geometry import shape
+from shapely.ops import polylabel
 
 from server_fixtures import PASSWORD
 
@@ -63,6 +65,27 @@ def _screen_box(page, geometry: dict) -> list[tuple[float, float]]:
     }""", geometry)]
 
 
+def _inside_square(page, geometry: dict) -> tuple[float, float, float]:
+    """Screen centre and half-side of a square that lies inside the polygon: centred on
+    its pole of inaccessibility, corners within the largest circle inside it."""
+    polygon = shape(geometry)
+    if polygon.geom_type == "MultiPolygon":
+        polygon = max(polygon.geoms, key=lambda part: part.area)
+    pole = polylabel(polygon, tolerance=1e-7)
+    radius = polygon.exterior.distance(pole)
+    if polygon.interiors:
+        radius = min(radius, min(ring.distance(pole) for ring in polygon.interiors))
+    centre, east, north = page.evaluate("""(pts) => {
+        const m = window.demineMap, r = m.getCanvas().getBoundingClientRect();
+        return pts.map(([x, y]) => { const p = m.project([x, y]);
+            return [r.left + p.x, r.top + p.y]; }); }""",
+        [[pole.x, pole.y], [pole.x + radius, pole.y], [pole.x, pole.y + radius]])
+    reach = min(abs(east[0] - centre[0]), abs(north[1] - centre[1]))
+    side = min(reach * 0.6, 40.0)  # corners at 0.85 of the radius
+    assert side >= 3.0, f"the hazard is too thin on screen to draw in: {reach:.1f} px"
+    return centre[0], centre[1], side
+
+
 def _start_report(page, hazard_code: str) -> None:
     page.click("#view-reports")
     page.click("#new-report")
@@ -71,7 +94,11 @@ def _start_report(page, hazard_code: str) -> None:
     page.wait_for_function(
         "document.getElementById('report-hazard-info').textContent.includes('remaining')",
         timeout=30_000)
-    page.wait_for_timeout(1200)  # the map flies to the hazard
+    # the map flies to the hazard: draw only once it has stopped, or the clicks land
+    # where the hazard was on the screen a moment ago
+    page.wait_for_timeout(300)
+    page.wait_for_function("!window.demineMap.isMoving() && window.demineMap.loaded()",
+                           timeout=30_000)
 
 
 def _save_and_submit(page) -> str:
@@ -104,10 +131,10 @@ def test_an_operator_draws_a_report_and_a_manager_rejects_it_with_a_reason(
     _, hazard = _closed_by_one_untouched(live_server)
     _log_in(page, live_server, "op.fdu")
     _start_report(page, hazard["code"])
-    sw, se, ne, nw = _screen_box(page, hazard["geometry"])
-    # a small square drawn around the middle of the hazard, corner by corner
-    cx, cy = (sw[0] + ne[0]) / 2, (sw[1] + ne[1]) / 2
-    side = max(4.0, min(se[0] - sw[0], sw[1] - nw[1]) / 8)
+    # a small square drawn well inside the hazard, corner by corner: around the point
+    # farthest from its edges (the middle of its box may lie outside a bent hazard, and
+    # a polygon past the hazard is refused as the draft is saved)
+    cx, cy, side = _inside_square(page, hazard["geometry"])
     draw_square(page, cx, cy, side)
     page.click("#add-find")
     page.mouse.move(cx, cy)
