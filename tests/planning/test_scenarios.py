@@ -24,10 +24,10 @@ from demine.planning.scenarios import (
     load_scenario,
     rules_for,
 )
-from demine.scenario.district import load_demo
 from demine.service import reference
 from demine.service.scenarios import compare_scenarios
 from demine.store import Repository
+from demo_store import demo_store
 
 START = date(2026, 12, 1)
 FLEET = [Asset("OP-MT1", AssetType.MANUAL_TEAM, 300.0),
@@ -289,10 +289,7 @@ def test_a_scenario_that_does_not_fit_the_record_fails_before_solving(world: Wor
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repository]:
-    repo = Repository.open(str(tmp_path_factory.mktemp("demo") / "demo.sqlite"))
-    load_demo(repo)
-    yield repo
-    repo.close()
+    yield from demo_store(tmp_path_factory)
 
 
 def test_demo_comparison_robots_never_later_and_a_lost_team_costs(demo):

@@ -9,18 +9,15 @@ import numpy as np
 import pytest
 
 from demine.domain.errors import ValidationError
-from demine.scenario.district import load_demo
 from demine.service.planning import district_forecast, district_plan, robotic_platforms
 from demine.store import Repository
 from demine.store import schema as s
+from demo_store import demo_store
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repository]:
-    repository = Repository.open(str(tmp_path_factory.mktemp("demo") / "demo.sqlite"))
-    load_demo(repository)
-    yield repository
-    repository.close()
+    yield from demo_store(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
