@@ -22,11 +22,12 @@ from shapely.geometry import Point, Polygon, box
 from sqlalchemy import func, select
 from store_rows import snapshot as rows_of
 
+from demine.domain.changes import parse_change
 from demine.domain.entities import Organisation
-from demine.domain.errors import ValidationError
+from demine.domain.errors import RuleViolation, ValidationError
 from demine.domain.vocab import OrganisationKind
 from demine.io.imports import import_file
-from demine.service import reference
+from demine.service import reference, reports
 from demine.store import Repository
 from demine.store import schema as s
 from demine_cli import run as run_cli
@@ -484,12 +485,123 @@ def test_hazards_approved_with_approve_and_boundaries_do_not_change_by_import(
     refused = import_file(repo, write(moved, tmp_path / "moved.gpkg"), "hazards", author="im",
                           organisation_code="MAC")
     assert refused.refused and "not by import" in refused.rejected[0].problem
-    renamed = gpd.GeoDataFrame({"Hazard_ID": ["HA-1"], "Name": ["South field"]},
-                               geometry=[box(X0, Y0, X0 + 0.002, Y0 + 0.002)], crs=4326)
-    refused = import_file(repo, write(renamed, tmp_path / "renamed.gpkg"), "hazards",
-                          author="im", organisation_code="MAC")
-    assert refused.refused and refused.rejected[0].field == "name"
     assert snapshot(repo) == before
+
+
+def _revised_file(tmp_path: Path, name: str, hazard_name: str = "South field",
+                  eo: str = "at_mine") -> Path:
+    """HA-1 and HA-2 with the same boundaries; HA-1 renamed, now CHA, other EO."""
+    frame = gpd.GeoDataFrame(
+        {"Hazard_ID": ["HA-1", "HA-2"], "Name": [hazard_name, "Well"],
+         "classif": ["CHA", "CHA"], "eo": [eo, "at_mine"]},
+        geometry=[box(X0, Y0, X0 + 0.002, Y0 + 0.002),
+                  box(X0 + 0.01, Y0, X0 + 0.012, Y0 + 0.002)], crs=4326)
+    return write(frame, tmp_path / name)
+
+
+def _audit_of(repo: Repository, code: str) -> list[dict]:
+    a = s.audit_log
+    with repo.reader() as uow:
+        return [dict(r) for r in uow.conn.execute(
+            select(a).where(a.c.entity == "hazard_area", a.c.entity_code == code)
+            .order_by(a.c.id)).mappings()]
+
+
+def test_changed_hazard_attributes_become_a_new_version_through_the_imports_report(
+        repo: Repository, tmp_path: Path) -> None:
+    _setup_orgs(repo)
+    import_file(repo, _hazard_file(tmp_path), "hazards", author="im.national",
+                organisation_code="MAC", approve=True)
+    summary = import_file(repo, _revised_file(tmp_path, "revised.gpkg"), "hazards",
+                          author="im.national", organisation_code="MAC", approve=True)
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 1)
+    with repo.reader() as uow:
+        report = uow.require(s.reports, summary.report_code)
+        ha1, ha2 = uow.require(s.hazard_areas, "HA-1"), uow.require(s.hazard_areas, "HA-2")
+        kinds = uow.conn.execute(select(s.report_entries.c.kind, s.report_entries.c.payload)
+                                 .where(s.report_entries.c.report_id == report["id"])).all()
+    assert (report["status"], report["summary"]) == ("approved", "import revised.gpkg")
+    assert [k for k, _ in kinds] == ["hazard_revision"]
+    payload = kinds[0][1] if isinstance(kinds[0][1], dict) else json.loads(kinds[0][1])
+    assert payload == {"hazard_code": "HA-1", "name": "South field", "classification": "CHA",
+                       "eo_suspected": ["at_mine"]}  # only what changed
+    assert (ha1["name"], ha1["declared_classification"], ha1["classification"],
+            ha1["eo_suspected"], ha1["version"]) == ("South field", "CHA", "CHA",
+                                                    ["at_mine"], 3)  # revised, refolded
+    assert ha2["version"] == 1
+    revision, refold = _audit_of(repo, "HA-1")[-2:]
+    assert (refold["action"], refold["after"]["classification"]) == ("rebuild", "CHA")
+    assert (revision["action"], revision["report_id"], revision["author"]) == (
+        "revise", report["id"], "im.national")
+    assert (revision["before"]["name"], revision["after"]["name"]) == (
+        "North field", "South field")
+    before = snapshot(repo)
+    again = import_file(repo, _revised_file(tmp_path, "revised-again.gpkg"), "hazards",
+                        author="im.national", organisation_code="MAC", approve=True)
+    assert (again.updated, again.unchanged, again.report_code) == (0, 2, None)
+    assert snapshot(repo) == before
+
+
+def test_a_pending_revision_is_not_drafted_twice_nor_contradicted(
+        repo: Repository, tmp_path: Path) -> None:
+    _setup_orgs(repo)
+    import_file(repo, _hazard_file(tmp_path), "hazards", author="im", organisation_code="MAC",
+                approve=True)
+    first = import_file(repo, _revised_file(tmp_path, "a.gpkg"), "hazards", author="op.one",
+                        organisation_code="OP1")
+    assert first.updated == 1 and first.report_code is not None
+    with repo.reader() as uow:
+        assert uow.require(s.hazard_areas, "HA-1")["name"] == "North field"  # not yet
+    before = snapshot(repo)
+    same = import_file(repo, _revised_file(tmp_path, "b.gpkg"), "hazards", author="op.one",
+                       organisation_code="OP1")
+    assert (same.updated, same.unchanged, same.report_code) == (0, 2, None)
+    other = import_file(repo, _revised_file(tmp_path, "c.gpkg", hazard_name="East field"),
+                        "hazards", author="op.one", organisation_code="OP1")
+    assert other.refused and other.rejected[0].field == "name"
+    assert first.report_code in other.rejected[0].problem
+    assert snapshot(repo) == before
+
+
+def test_a_revision_is_reversed_from_its_audit_and_not_over_a_later_one(
+        repo: Repository, tmp_path: Path) -> None:
+    _setup_orgs(repo)
+    import_file(repo, _hazard_file(tmp_path), "hazards", author="im", organisation_code="MAC",
+                approve=True)
+    revised = import_file(repo, _revised_file(tmp_path, "a.gpkg"), "hazards", author="im",
+                          organisation_code="MAC", approve=True).report_code
+    later = import_file(repo, _revised_file(tmp_path, "b.gpkg", eo="uxo"), "hazards",
+                        author="im", organisation_code="MAC", approve=True).report_code
+
+    def reverse(code: str) -> None:
+        drafted = reports.create_draft(
+            repo, author="im", organisation_code="MAC", info_date=date(2026, 10, 1),
+            entries=[("reversal", {"report_code": code, "reason": "wrong file"})])
+        reports.submit(repo, drafted, "im")
+        reports.approve(repo, drafted, "im")
+
+    with pytest.raises(RuleViolation, match="eo_suspected was revised again"):
+        reverse(revised)
+    reverse(later)
+    with repo.reader() as uow:
+        assert uow.require(s.hazard_areas, "HA-1")["eo_suspected"] == ["at_mine"]
+    reverse(revised)
+    with repo.reader() as uow:
+        ha1 = uow.require(s.hazard_areas, "HA-1")
+    assert (ha1["name"], ha1["declared_classification"], ha1["classification"],
+            sorted(ha1["eo_suspected"])) == ("North field", "SHA", "SHA", ["ap_mine", "uxo"])
+    assert [r["action"] for r in _audit_of(repo, "HA-1")
+            if r["action"] in ("revise", "reverse")] == [
+        "revise", "revise", "reverse", "reverse"]
+
+
+def test_a_hazard_revision_entry_refuses_the_boundary_and_blank_names() -> None:
+    with pytest.raises(ValidationError, match="geometry: a hazard revision sets only"):
+        parse_change("hazard_revision", {"hazard_code": "HA-1", "geometry": None}, "e")
+    with pytest.raises(ValidationError, match="name: a hazard's name cannot be blank"):
+        parse_change("hazard_revision", {"hazard_code": "HA-1", "name": " "}, "e")
+    with pytest.raises(ValidationError, match="needs at least one of"):
+        parse_change("hazard_revision", {"hazard_code": "HA-1"}, "e")
 
 
 # --- the command ------------------------------------------------------------------------------

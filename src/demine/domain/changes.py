@@ -68,6 +68,19 @@ class NewEvidence:
 
 
 @dataclass(frozen=True)
+class HazardRevision:
+    """Corrected descriptive attributes of a hazard on the record (name, declared
+    classification, suspected EO, blockages): only those present in the entry change.
+
+    The boundary is not among them: land leaves a hazard through survey and clearance
+    outcomes, never by redrawing it.
+    """
+
+    hazard_code: str
+    attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ActivityChange:
     """New or progressed activity; only the attributes present in the entry are set."""
 
@@ -94,7 +107,8 @@ class Reversal:
     reason: str
 
 
-Change = NewHazard | NewEvidence | ActivityChange | NewFinding | NewAccident | Reversal
+Change = (NewHazard | NewEvidence | HazardRevision | ActivityChange | NewFinding | NewAccident
+          | Reversal)
 
 ACTIVITY_ATTRIBUTES = (
     "type", "organisation_code", "team_code", "planned_start", "planned_end",
@@ -223,6 +237,34 @@ def _new_hazard(e: _Entry, polygon: BaseGeometry | None = None) -> NewHazard:
         evidence=tuple(_evidence(x) for x in e.items("evidence")),
         synthetic=bool(e.payload.get("synthetic", False)),
     ))
+
+
+#: What a hazard revision may set (entry key); the boundary is not revisable.
+REVISABLE_HAZARD_ATTRIBUTES = ("name", "classification", "eo_suspected", "blockages")
+
+
+def _hazard_revision(e: _Entry) -> HazardRevision:
+    code = e.code("hazard_code")
+    unknown = sorted(set(e.payload) - {"hazard_code", *REVISABLE_HAZARD_ATTRIBUTES})
+    if unknown:
+        raise ValidationError(e.label, unknown[0], "a hazard revision sets only "
+                              f"{', '.join(REVISABLE_HAZARD_ATTRIBUTES)}; the boundary "
+                              "changes through survey and clearance outcomes")
+    attributes: dict[str, Any] = {}
+    if "name" in e.payload:
+        name = e.text("name").strip()
+        if not name:
+            raise ValidationError(e.label, "name", "a hazard's name cannot be blank")
+        attributes["name"] = name
+    if "classification" in e.payload:
+        attributes["classification"] = e.enum(HazardClass, "classification")
+    for key, enum in (("eo_suspected", EOCategory), ("blockages", Blockage)):
+        if key in e.payload:
+            attributes[key] = e.enums(enum, key)
+    if not attributes:
+        raise ValidationError(e.label, "payload", "a hazard revision needs at least one of "
+                              + ", ".join(REVISABLE_HAZARD_ATTRIBUTES))
+    return HazardRevision(code, attributes)
 
 
 def _activity(e: _Entry) -> ActivityChange:
@@ -354,6 +396,8 @@ def parse_change(kind: ChangeKind | str, payload: Any, label: str, *,
         if not items:
             raise ValidationError(label, "items", "at least one evidence item is required")
         return NewEvidence(e.code("hazard_code"), items, e.enums(EOCategory, "eo_suspected"))
+    if kind is ChangeKind.HAZARD_REVISION:
+        return _hazard_revision(e)
     if kind is ChangeKind.ACTIVITY:
         return _activity(e)
     if kind is ChangeKind.FINDING:
@@ -393,6 +437,6 @@ def parse_changes(entries: Sequence[tuple[ChangeKind | str, Any, str]]) -> list[
 def hazard_codes_touched(change: Change) -> set[str]:
     if isinstance(change, NewHazard):
         return {change.hazard.code}
-    if isinstance(change, NewEvidence | ActivityChange):
+    if isinstance(change, NewEvidence | HazardRevision | ActivityChange):
         return {change.hazard_code}
     return set()

@@ -163,6 +163,7 @@ class ChangeKind(StrEnum):
 
     NEW_HAZARD = "new_hazard"
     EVIDENCE = "evidence"
+    HAZARD_REVISION = "hazard_revision"
     ACTIVITY = "activity"
     FINDING = "finding"
     ACCIDENT = "accident"

@@ -14,8 +14,11 @@ nothing is half-written:
 Records are matched by code, so importing the same file again changes nothing. Reference
 data (settlements, teams) is created or updated in place with a new version whose audit
 reason is ``import <file>``. Hazards enter the record only through a report: one report
-per import holding a ``new_hazard`` entry per new code, submitted, and approved in the
-same call only when asked (an information manager loading national data). Activities,
+per import holding a ``new_hazard`` entry per new code and a ``hazard_revision`` entry
+per hazard whose name, declared classification, suspected EO or blockages the file
+changes (each a new version when approved; its boundary is never changed by import),
+submitted, and approved in the same call only when asked (an information manager
+loading national data). Activities,
 findings and accidents are operational facts too and go the same way (one report per
 import; matching and links in :mod:`demine.io.import_records`).
 
@@ -27,9 +30,10 @@ the few geometries the screen cannot pass.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -41,10 +45,17 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, select
 
-from demine.domain.changes import NewHazard
+from demine.domain.changes import REVISABLE_HAZARD_ATTRIBUTES, NewHazard
 from demine.domain.entities import HazardArea, Settlement, Team
 from demine.domain.errors import ValidationError
-from demine.domain.vocab import AssetType, Blockage, EOCategory, HazardClass, ReportStatus
+from demine.domain.vocab import (
+    AssetType,
+    Blockage,
+    ChangeKind,
+    EOCategory,
+    HazardClass,
+    ReportStatus,
+)
 from demine.geo.checks import check_points, check_polygon, check_polygons
 from demine.io import import_records
 from demine.io import import_rows as rows_
@@ -501,6 +512,34 @@ def _pending_hazards(uow: UnitOfWork, codes: Sequence[str]) -> dict[str, tuple[s
             for hazard_code, report_code, payload in uow.conn.execute(query)}
 
 
+def _pending_revisions(uow: UnitOfWork, codes: Sequence[str]) -> dict[str, tuple[str, dict]]:
+    """Hazard revisions not yet decided: {hazard code: (report code, the attributes the
+    open reports will set, later entries over earlier ones)}."""
+    e, r = s.report_entries, s.reports
+    open_statuses = (ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value)
+    query = (select(e.c.hazard_code, r.c.code, e.c.payload)
+             .join(r, r.c.id == e.c.report_id)
+             .where(e.c.kind == ChangeKind.HAZARD_REVISION.value,
+                    one_of(uow.repo.dialect, e.c.hazard_code, codes),
+                    r.c.status.in_(open_statuses))
+             .order_by(r.c.id, e.c.seq))
+    out: dict[str, tuple[str, dict]] = {}
+    for hazard_code, report_code, payload in uow.conn.execute(query):
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        _, earlier = out.get(hazard_code, ("", {}))
+        out[hazard_code] = (report_code, {**earlier, **{
+            k: v for k, v in payload.items() if k in REVISABLE_HAZARD_ATTRIBUTES}})
+    return out
+
+
+def _hazard_attributes(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored hazard's revisable attributes as an import row gives them (lists as
+    sets: the order a file gives them in is kept, not compared)."""
+    return {"name": row["name"], "classification": row["declared_classification"],
+            "eo_suspected": sorted(row["eo_suspected"] or []),
+            "blockages": sorted(row["blockages"] or [])}
+
+
 _BOUNDARY = "hazard boundaries change through survey (cancel/reduce), not by import"
 
 
@@ -514,6 +553,7 @@ def _compare_hazards(uow: UnitOfWork, file: str, candidates: list[Candidate],
     codes = [c.code for c in candidates]
     stored = _stored(uow, s.hazard_areas, codes)
     pending = _pending_hazards(uow, [c for c in codes if c not in stored])
+    revising = _pending_revisions(uow, [c for c in codes if c in stored])
     for c in candidates:
         row = stored.get(c.code)
         if row is None and c.code in pending:
@@ -537,19 +577,24 @@ def _compare_hazards(uow: UnitOfWork, file: str, candidates: list[Candidate],
         if clash:
             plan.rejected.append(Rejection(file, c.row, "synthetic", clash))
             continue
-        # the lists are sets: the order a file gives them in is kept, not compared
-        current = {"name": row["name"], "classification": row["declared_classification"],
-                   "eo_suspected": sorted(row["eo_suspected"] or []),
-                   "blockages": sorted(row["blockages"] or [])}
+        current = _hazard_attributes(row)
         given = {k: sorted(v) if k in ("eo_suspected", "blockages") else v
                  for k, v in c.values.items() if k != "synthetic"}
+        if c.code in revising:
+            report_code, awaited = revising[c.code]
+            after = {**current, **{k: sorted(v) if isinstance(v, list) else v
+                                   for k, v in awaited.items()}}
+            if _differences(after, given):
+                plan.rejected.append(Rejection(
+                    file, c.row, sorted(_differences(after, given))[0],
+                    f"hazard {c.code} awaits a revision in report {report_code} with other "
+                    "values; approve or reject that report first"))
+            else:
+                plan.unchanged += 1
+            continue
         changed = _differences(current, given)
-        if changed:
-            plan.rejected.append(Rejection(
-                file, c.row, sorted(changed)[0],
-                f"hazard {c.code} exists with other {', '.join(sorted(changed))}; changing "
-                "an existing hazard's attributes by import is not supported yet: report it "
-                "(evidence entry) or edit it through a report"))
+        if changed:  # the file's own order of the lists is what gets recorded
+            plan.changed.append((c, row, {k: c.values[k] for k in changed}))
         else:
             plan.unchanged += 1
     return plan
@@ -611,7 +656,9 @@ def _write_teams(repo: Repository, author: str, reason: str, plan: Plan,
 
 def _write_hazards(repo: Repository, author: str, file: str, plan: Plan, organisation: str,
                    info_date: date, approve: bool, tick: Progress) -> str | None:
-    """The new hazards of an import as ``new_hazard`` entries of one report.
+    """The new hazards of an import as ``new_hazard`` entries of one report, and the
+    changed attributes of hazards on the record as ``hazard_revision`` entries of it:
+    approved, each revision is a new version of its hazard, audited with the report.
 
     The rows' polygons passed the geocheck in pass 2 (:func:`_check_polygons`, the check
     a draft runs) and their values were parsed there, so the entries go to the draft
@@ -631,7 +678,9 @@ def _write_hazards(repo: Repository, author: str, file: str, plan: Plan, organis
         polygon=c.geometry, eo_suspected=members(EOCategory, c.values.get("eo_suspected", [])),
         blockages=members(Blockage, c.values.get("blockages", [])),
         synthetic=bool(c.values.get("synthetic", False))) for c in plan.new]
-    return _write_report(repo, author, file, reports.new_hazard_entries(hazards),
+    revisions = [(ChangeKind.HAZARD_REVISION.value, {"hazard_code": c.code, **changed})
+                 for c, _row, changed in plan.changed]
+    return _write_report(repo, author, file, [*reports.new_hazard_entries(hazards), *revisions],
                          organisation, info_date, approve, tick)
 
 

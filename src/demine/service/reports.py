@@ -23,6 +23,7 @@ from demine.domain import landrelease
 from demine.domain.changes import (
     ActivityChange,
     Change,
+    HazardRevision,
     NewAccident,
     NewEvidence,
     NewFinding,
@@ -418,6 +419,11 @@ def _apply_change(uow: UnitOfWork, report: dict, label: str, change: Change) -> 
             merged = list(dict.fromkeys([*row["eo_suspected"], *added]))
             uow.update(s.hazard_areas, hid, {"eo_suspected": merged}, report_id=rid)
         return {hid}
+    if isinstance(change, HazardRevision):
+        hid = _hazard_id(uow, change.hazard_code, label)
+        uow.update(s.hazard_areas, hid, _revised_columns(change), action="revise",
+                   report_id=rid)
+        return {hid}
     if isinstance(change, ActivityChange):
         return {_apply_activity(uow, report, label, change)}
     if isinstance(change, NewFinding):
@@ -449,6 +455,20 @@ def _apply_change(uow: UnitOfWork, report: dict, label: str, change: Change) -> 
         return set()
     assert isinstance(change, Reversal)
     return _reverse(uow, report, label, change, info_date)
+
+
+#: A hazard revision's entry keys and the columns they set (the declared class: the
+#: effective one is refolded from it and the evidence).
+_REVISED_COLUMNS = {"name": "name", "classification": "declared_classification",
+                    "eo_suspected": "eo_suspected", "blockages": "blockages"}
+
+
+def _revised_columns(change: HazardRevision) -> dict[str, Any]:
+    def stored(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [v.value for v in value]
+        return value.value if hasattr(value, "value") else value
+    return {_REVISED_COLUMNS[k]: stored(v) for k, v in change.attributes.items()}
 
 
 def _add_evidence(uow: UnitOfWork, hazard_id: int, report_id: int, items) -> None:
@@ -615,6 +635,38 @@ def _restore_inspected_status(uow: UnitOfWork, report: dict, target: dict,
             action="reverse", report_id=report["id"], reason=reason)
 
 
+def _undo_revisions(uow: UnitOfWork, label: str, target_code: str, target_id: int,
+                    report_id: int, reason: str) -> list[int]:
+    """Put back what the target report's hazard revisions changed; the hazards touched.
+
+    The audit trail holds each revision's before and after. A value revised again
+    since is not silently overwritten: the reversal is refused, naming the hazard and
+    the field, so the later correction is reversed (or kept) first.
+    """
+    a = s.audit_log
+    revised = uow.conn.execute(
+        select(a.c.entity_id, a.c.entity_code, a.c.before, a.c.after)
+        .where(a.c.report_id == target_id, a.c.entity == "hazard_area",
+               a.c.action == "revise").order_by(a.c.id.desc())).all()
+    touched: list[int] = []
+    for hid, code, before, after in revised:
+        current = uow.row(s.hazard_areas, id=hid, for_update=True)
+        restore = {}
+        for column in _REVISED_COLUMNS.values():
+            if before.get(column) == after.get(column):
+                continue
+            if current[column] != after[column]:
+                raise RuleViolation(label, "report_code",
+                                    f"hazard area {code}: {column} was revised again after "
+                                    f"report {target_code}; reverse that revision first")
+            restore[column] = before[column]
+        if restore:
+            uow.update(s.hazard_areas, hid, restore, action="reverse", report_id=report_id,
+                       reason=reason)
+            touched.append(hid)
+    return touched
+
+
 def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_date) -> set[int]:
     target = uow.row(s.reports, code=change.report_code, for_update=True)
     if target is None or target["status"] != ReportStatus.APPROVED.value:
@@ -653,6 +705,10 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
             o.c.voided_by_qc_id.is_not(None))).all():
         uow.update(o, outcome_id, {"voided_by_qc_id": None}, action="reverse",
                    report_id=report["id"], reason=reason)
+        voided += 1
+        touched.add(hid)
+    for hid in _undo_revisions(uow, label, change.report_code, target["id"], report["id"],
+                               reason):
         voided += 1
         touched.add(hid)
     for table in (s.outcome_polygons, s.evidence_items, s.findings, s.accidents):
