@@ -24,9 +24,10 @@ a sequence-dependent route.
 Stages: the engine's dispatching rule gives a first plan in about a second; a
 settlement-by-settlement list schedule, its order searched (``group_order``), often
 beats it; local search improves the better one; CP-SAT (warm-started) improves it
-further and supplies a lower bound. The bound reported is the best of CP-SAT's and
-a fluid relaxation (each asset pool merged into one machine, settlements in Smith's
-order), and
+further and supplies a lower bound. The bound reported is the best of CP-SAT's, a
+fluid relaxation (each asset pool merged into one machine, settlements in Smith's
+order) and a time-indexed linear relaxation (:mod:`demine.planning.lp_bound`, solved
+in a child process on a national plan while the search runs), and
 ``proven_optimal`` is only True when a bound meets the objective.
 """
 
@@ -47,6 +48,7 @@ from demine.planning.cpsat_model import solve_cpsat
 from demine.planning.dispatch import atc_best
 from demine.planning.group_order import search_order
 from demine.planning.local_search import ils
+from demine.planning.lp_bound import BackgroundBound, Pools, eligibility_pools, time_indexed_bound
 from demine.planning.priority import HazardFacts
 from demine.planning.problem import EPS, Problem, Sequences, evaluate
 
@@ -356,6 +358,39 @@ def fluid_bound(model: Model) -> float:
     return best
 
 
+#: Problems with fewer work items solve the time-indexed LP in-line (well under a
+#: second); larger ones in a child process on the other core while the search runs.
+LP_INLINE_JOBS = 300
+
+
+def _start_lp_bound(model: Model, seqs: Sequences, seconds: float) -> BackgroundBound | None:
+    """Start :mod:`demine.planning.lp_bound` on this model (see its docstring)."""
+    pb = model.problem
+    if seconds <= 0.5:
+        return None
+    speed = np.array([a.rate("open", "low") * a.working_days_per_week / 7
+                      for a in model.assets])
+    machines = tuple(a for a, x in enumerate(model.assets) if x.type in MACHINES)
+    pools = Pools(speed, eligibility_pools(pb, (model.verifier_assets, machines)))
+    horizon = max(1.0, float(evaluate(pb, seqs).finish.max()))
+    if pb.n_jobs < LP_INLINE_JOBS:
+        return _Settled(time_indexed_bound(pb, pools, horizon=horizon, time_limit=seconds))
+    return BackgroundBound(pb, pools, horizon=horizon, time_limit=seconds)
+
+
+class _Settled:
+    """An in-line LP's answer behind :class:`BackgroundBound`'s two methods."""
+
+    def __init__(self, value: float | None) -> None:
+        self.value = value
+
+    def ready(self) -> bool:
+        return True
+
+    def result(self, timeout: float) -> float | None:
+        return self.value
+
+
 def _mean_busy_bound(pb: Problem, jobs: np.ndarray, work: np.ndarray, dur: np.ndarray,
                      capacity: float, t0: float) -> float:
     """The mean-busy-time bound (Goemans et al.), with each group's weight spread on its items.
@@ -484,6 +519,18 @@ def plan_district(
     first = clock() - t0
     bound = max(pb.trivial_lower_bound(), fluid_bound(model))
     history.append((first, obj, bound))
+    lp = _start_lp_bound(model, seqs, t0 + time_limit - clock())
+
+    def take_lp(timeout: float = 0.0) -> None:
+        nonlocal bound, lp
+        if lp is None or (timeout <= 0 and not lp.ready()):
+            return
+        value, lp = lp.result(timeout), None
+        stats["lp_bound"] = math.nan if value is None else value + model.constant
+        if value is not None and value > bound:
+            bound = value
+            history.append((clock() - t0, obj, bound))
+
     heuristic = (obj, seqs)
     source, stats = "dispatch", {"dispatch_objective": obj + model.constant}
     if initial is not None:
@@ -493,6 +540,7 @@ def plan_district(
         if warm_obj < obj - EPS:
             seqs, obj, source = warm, warm_obj, "initial"
             history.append((clock() - t0, obj, bound))
+    take_lp()
     if pb.groups and bound < obj - EPS:
         g_seqs, g_obj, _ = search_order(pb, seed=seed, max_moves=order_moves, clock=clock,
                                         deadline=t0 + order_share * time_limit)
@@ -500,6 +548,7 @@ def plan_district(
         if g_obj < obj - EPS:
             seqs, obj, source = g_seqs, g_obj, "group_order"
             history.append((clock() - t0, obj, bound))
+    take_lp()
     if bound < obj - EPS:
         share = local_search_share if use_cpsat else 1.0
         res = ils(pb, seqs, seed=seed, deadline=t0 + share * time_limit,
@@ -508,6 +557,7 @@ def plan_district(
         if res.objective < obj - EPS:
             seqs, obj, source = res.sequences, res.objective, "local_search"
             history.append((clock() - t0, obj, bound))
+    take_lp()
     proven = bound >= obj - EPS
     remaining = t0 + time_limit - clock()
     if use_cpsat and not proven and remaining > 0.05:
@@ -526,6 +576,8 @@ def plan_district(
             bound = max(bound, obj)
         proven = cp.optimal or bound >= obj - EPS
         history.append((clock() - t0, obj, bound))
+    take_lp(t0 + time_limit - clock())
+    proven = proven or bound >= obj - EPS
     return _plan(model, seqs, obj, bound, proven, source, first, clock() - t0, heuristic,
                  history, stats, start_date)
 
