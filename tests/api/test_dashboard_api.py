@@ -77,7 +77,11 @@ def test_report_entries_are_shown_to_whoever_may_see_the_report(client, headers)
             "type": "demining", "device_category": "ap_mine",
             "narrative": "deminer injured while excavating a signal",
             "victims": [{"outcome": "injured", "role": "deminer", "sex": "female",
-                         "age": 31}]}}]}
+                         "age": 31}]}},
+        {"kind": "accident_revision", "payload": {
+            "code": "ACC-DASH-1", "narrative": "deminer injured by a second signal",
+            "victims": [{"outcome": "killed", "role": "deminer", "sex": "female",
+                         "age": 32}]}}]}
     created = client.post("/api/v1/reports", json=body, headers=op)
     assert created.status_code == 201, created.text
     code = created.json()["code"]
@@ -89,6 +93,10 @@ def test_report_entries_are_shown_to_whoever_may_see_the_report(client, headers)
     assert as_author[0]["payload"]["victims"][0]["age"] is None
     assert as_author[0]["payload"]["narrative"] is None
     assert "narrative" in as_author[0]["payload"]["redacted"]
+    revision = as_author[1]["payload"]  # a revision is redacted as the accident is
+    assert (as_author[1]["kind"], revision["narrative"], revision["victims"][0]["age"]) == (
+        "accident_revision", None, None)
+    assert revision["victims"][0]["outcome"] == "killed"
     # a draft is its organisation's and the managers' alone
     assert client.get(f"/api/v1/reports/{code}/entries", headers=other).status_code == 404
     assert client.get(f"/api/v1/reports/{code}/entries", headers=viewer).status_code == 404

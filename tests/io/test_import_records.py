@@ -17,9 +17,11 @@ from shapely.geometry import Point, box
 from sqlalchemy import func, select
 from store_rows import snapshot as rows_of
 
+from demine.domain.changes import parse_change
 from demine.domain.entities import Organisation, Team
-from demine.domain.errors import ValidationError
+from demine.domain.errors import RuleViolation, ValidationError
 from demine.domain.vocab import AssetType, OrganisationKind
+from demine.io.export import export_project
 from demine.io.imports import import_file
 from demine.service import reference, reports
 from demine.store import Repository
@@ -232,17 +234,30 @@ def test_bad_findings_are_named_and_skip_invalid_keeps_the_good(field: Repositor
     assert count(field, s.findings) == 1
 
 
-def accidents_file(path: Path, ages=(34, 71)) -> Path:
+ACC2_VICTIMS = {"outcome": ["killed", "injured"], "role": ["civilian", "civilian"],
+                "sex": ["female", "unknown"], "age": [71, None],
+                "activity_at_time": ["farming", ""]}
+
+
+def accidents_file(path: Path, ages=(34, 71), narrative: str = "",
+                   acc2_victims: dict[str, list] | None = None,
+                   acc2_point: Point | None = None) -> Path:
+    """ACC-1 (ACT-1, one deminer hurt) and ACC-2 (civilians, two victims by default;
+    ``narrative``, ``acc2_victims`` and ``acc2_point`` change ACC-2)."""
     accidents = gpd.GeoDataFrame(
         {"accident_id": ["ACC-1", "ACC-2"], "date": ["2026-05-06", "2026-04-01"],
          "accident_type": ["demining", "mine_erw"], "device": ["ap_mine", "uxo"],
-         "activity_code": ["ACT-1", None], "narrative": ["Deminer hurt in lane 4", ""]},
-        geometry=[Point(X0 + 0.001, Y0 + 0.003), Point(X0 + 0.05, Y0 + 0.05)], crs=4326)
-    victims = pd.DataFrame({"accident_code": ["ACC-1", "ACC-2", "ACC-2"],
-                            "outcome": ["injured", "killed", "injured"],
-                            "role": ["deminer", "civilian", "civilian"],
-                            "sex": ["male", "female", "unknown"], "age": [*ages, None],
-                            "activity_at_time": ["excavating", "farming", ""]})
+         "activity_code": ["ACT-1", None], "narrative": ["Deminer hurt in lane 4", narrative]},
+        geometry=[Point(X0 + 0.001, Y0 + 0.003), acc2_point or Point(X0 + 0.05, Y0 + 0.05)],
+        crs=4326)
+    acc2 = acc2_victims or {**ACC2_VICTIMS, "age": [ages[1], None]}
+    n = len(acc2["outcome"])
+    victims = pd.DataFrame({"accident_code": ["ACC-1", *["ACC-2"] * n],
+                            "outcome": ["injured", *acc2["outcome"]],
+                            "role": ["deminer", *acc2["role"]],
+                            "sex": ["male", *acc2["sex"]],
+                            "age": pd.array([ages[0], *acc2["age"]], dtype="Int64"),
+                            "activity_at_time": ["excavating", *acc2["activity_at_time"]]})
     pyogrio.write_dataframe(accidents, path, layer="accidents")
     pyogrio.write_dataframe(victims, path, layer="victims")
     return path
@@ -279,18 +294,18 @@ def test_accidents_with_their_victims_and_personal_data_not_quoted(field: Reposi
 
 
 def test_reimported_accident_is_held_to_its_victims(field: Repository, tmp_path: Path) -> None:
-    """The same accident with other victims is refused naming the field, never a value;
-    a file without personal data (outcome and role only) still matches the record."""
+    """Other victims from a layer with every victim field are a revision; from a file
+    without personal data (outcome and role only) they are refused naming the field,
+    never a value, as that layer would erase what the record knows; the same victims in
+    such a file still match the record."""
     import_file(field, activities_csv(tmp_path / "a.csv"), "activities", author="op",
                 organisation_code="OP1", approve=True)
     import_file(field, accidents_file(tmp_path / "first.gpkg"), "accidents", author="op",
                 organisation_code="OP1", approve=True)
     before = snapshot(field)
     older = import_file(field, accidents_file(tmp_path / "aged.gpkg", ages=(34, 72)),
-                        "accidents", author="op", organisation_code="OP1")
-    assert older.refused and [(r.row, r.field) for r in older.rejected] == [(2, "victims")]
-    assert "ACC-2 is on the record with other victims" in older.rejected[0].problem
-    assert "72" not in older.rejected[0].problem and "71" not in older.rejected[0].problem
+                        "accidents", author="op", organisation_code="OP1", dry_run=True)
+    assert (older.created, older.updated, older.unchanged, older.rejected) == (0, 1, 1, [])
     assert snapshot(field) == before
 
     plain = tmp_path / "plain.gpkg"
@@ -306,7 +321,106 @@ def test_reimported_accident_is_held_to_its_victims(field: Repository, tmp_path:
                             layer="victims")
     died = import_file(field, plain, "accidents", author="op", organisation_code="OP1")
     assert [(r.row, r.field) for r in died.rejected] == [(2, "victims")]
+    assert "ACC-2 is on the record with other victims" in died.rejected[0].problem
+    assert "sex, age, activity_at_time" in died.rejected[0].problem
+    assert "killed" not in died.rejected[0].problem
     assert snapshot(field) == before
+
+
+# --- accident revisions -----------------------------------------------------------------
+
+#: ACC-2's victims corrected: the injured one was a boy of 9 and died too; a third came to
+#: light. Personal data: none of it may reach a message or the audit trail.
+CORRECTED = {"outcome": ["killed", "killed", "injured"],
+             "role": ["civilian", "civilian", "civilian"], "sex": ["female", "male", "male"],
+             "age": [71, 9, 40], "activity_at_time": ["farming", "herding goats", "walking"]}
+
+
+def _accidents_on_record(repo: Repository, tmp_path: Path) -> None:
+    import_file(repo, activities_csv(tmp_path / "a.csv"), "activities", author="op",
+                organisation_code="OP1", approve=True)
+    first = import_file(repo, accidents_file(tmp_path / "first.gpkg"), "accidents",
+                        author="op", organisation_code="OP1", approve=True)
+    assert first.created == 2
+
+
+def _victims_of(repo: Repository, code: str) -> list[dict]:
+    v, a = s.victims, s.accidents
+    with repo.reader() as uow:
+        return [dict(r) for r in uow.conn.execute(
+            select(v).join(a, a.c.id == v.c.accident_id).where(a.c.code == code)
+            .order_by(v.c.id)).mappings()]
+
+
+def _live(victims: list[dict]) -> list[tuple]:
+    return [(v["outcome"], v["sex"], v["age"]) for v in victims if not v["void"]]
+
+
+def _accident_audit(repo: Repository, code: str) -> list[dict]:
+    a = s.audit_log
+    with repo.reader() as uow:
+        return [dict(r) for r in uow.conn.execute(
+            select(a).where(a.c.entity == "accident", a.c.entity_code == code)
+            .order_by(a.c.id)).mappings()]
+
+
+def _reverse(repo: Repository, code: str) -> None:
+    drafted = reports.create_draft(
+        repo, author="im", organisation_code="MAC", info_date=date(2026, 10, 1),
+        entries=[("reversal", {"report_code": code, "reason": "wrong file"})])
+    reports.submit(repo, drafted, "im")
+    reports.approve(repo, drafted, "im")
+
+
+def test_a_changed_accident_becomes_a_revision_and_its_replaced_victims_stay_void(
+        field: Repository, tmp_path: Path) -> None:
+    _accidents_on_record(field, tmp_path)
+    revised = accidents_file(tmp_path / "revised.gpkg", narrative="Two killed at the well",
+                             acc2_victims=CORRECTED)
+    summary = import_file(field, revised, "accidents", author="op", organisation_code="OP1",
+                          approve=True)
+    assert (summary.created, summary.updated, summary.unchanged, summary.rejected) == (
+        0, 1, 1, [])
+    with field.reader() as uow:
+        report = uow.require(s.reports, summary.report_code)
+        acc2 = uow.require(s.accidents, "ACC-2")
+        kinds = uow.conn.execute(select(s.report_entries.c.kind, s.report_entries.c.payload)
+                                 .where(s.report_entries.c.report_id == report["id"])).all()
+    assert report["status"] == "approved"
+    assert [k for k, _ in kinds] == ["accident_revision"]
+    assert sorted(kinds[0][1]) == ["code", "narrative", "victims"]  # only what changed
+    assert (acc2["narrative"], acc2["version"], acc2["void"]) == (
+        "Two killed at the well", 2, False)
+    assert acc2["report_id"] != report["id"]  # still the report that recorded it
+    victims = _victims_of(field, "ACC-2")
+    assert _live(victims) == [("killed", "female", 71), ("killed", "male", 9),
+                              ("injured", "male", 40)]
+    old = [v for v in victims if v["void"]]
+    assert [(v["outcome"], v["age"], v["voided_by_report_id"]) for v in old] == [
+        ("killed", 71, report["id"]), ("injured", None, report["id"])]
+    assert {v["report_id"] for v in victims if not v["void"]} == {report["id"]}
+    assert _live(_victims_of(field, "ACC-1")) == [("injured", "male", 34)]  # untouched
+    revision = _accident_audit(field, "ACC-2")[-1]
+    assert (revision["action"], revision["report_id"], revision["version"]) == (
+        "revise", report["id"], 2)
+    assert (revision["before"]["victims"], revision["after"]["victims"]) == (2, 3)
+    audit_text = str(revision)
+    assert "herding" not in audit_text and "walking" not in audit_text  # counts, not people
+    assert "activity_at_time" not in audit_text and "'age'" not in audit_text
+
+    before = snapshot(field)
+    again = import_file(field, revised, "accidents", author="op", organisation_code="OP1",
+                        approve=True)
+    assert (again.created, again.updated, again.unchanged, again.report_code) == (
+        0, 0, 2, None)
+    assert snapshot(field) == before
+
+    exported = export_project(field, tmp_path / "out.gpkg", "gpkg", layers=["victims"],
+                              include_sensitive=True).out
+    rows = pyogrio.read_dataframe(exported, layer="victims")
+    assert sorted(zip(rows["accident_code"], rows["outcome"], rows["age"].fillna(-1),
+                      strict=True)) == [("ACC-1", "injured", 34), ("ACC-2", "injured", 40),
+                                        ("ACC-2", "killed", 9), ("ACC-2", "killed", 71)]
 
 
 def test_accident_of_an_unknown_activity_is_refused(field: Repository, tmp_path: Path) -> None:
@@ -342,3 +456,88 @@ def test_cli_imports_activities_through_a_report(db_url: str, tmp_path: Path) ->
     with repo.reader() as uow:
         assert uow.require(s.activities, "ACT-1")["type"] == "nts"
     repo.close()
+
+
+def test_a_pending_accident_revision_is_not_drafted_twice_nor_contradicted(
+        field: Repository, tmp_path: Path) -> None:
+    _accidents_on_record(field, tmp_path)
+    first = import_file(field, accidents_file(tmp_path / "a.gpkg", narrative="At the well",
+                                              acc2_victims=CORRECTED),
+                        "accidents", author="op", organisation_code="OP1")
+    assert (first.updated, first.unchanged) == (1, 1) and first.report_code is not None
+    with field.reader() as uow:
+        assert uow.require(s.accidents, "ACC-2")["narrative"] == ""  # not yet
+    assert _live(_victims_of(field, "ACC-2")) == [("killed", "female", 71),
+                                                  ("injured", "unknown", None)]
+    before = snapshot(field)
+    same = import_file(field, accidents_file(tmp_path / "b.gpkg", narrative="At the well",
+                                             acc2_victims=CORRECTED),
+                       "accidents", author="op", organisation_code="OP1")
+    assert (same.updated, same.unchanged, same.report_code, same.rejected) == (0, 2, None, [])
+    for name, changes, field_name in (
+            ("c.gpkg", {"narrative": "By the road", "acc2_victims": CORRECTED}, "narrative"),
+            ("d.gpkg", {"narrative": "At the well"}, "victims")):
+        other = import_file(field, accidents_file(tmp_path / name, **changes), "accidents",
+                            author="op", organisation_code="OP1")
+        assert other.refused and [(r.row, r.field) for r in other.rejected] == [
+            (2, field_name)]
+        assert first.report_code in other.rejected[0].problem
+        assert "By the road" not in other.rejected[0].problem
+    assert snapshot(field) == before
+
+
+def test_an_accident_revision_is_reversed_with_its_victims_and_not_over_a_later_one(
+        field: Repository, tmp_path: Path) -> None:
+    _accidents_on_record(field, tmp_path)
+    original = _victims_of(field, "ACC-2")
+    with field.reader() as uow:
+        recorded = uow.require(s.accidents, "ACC-2")
+    moved = Point(X0 + 0.0500000012345, Y0 + 0.0500000098765)  # finer than the audit's text
+
+    def revise(name: str, **changes) -> str:
+        done = import_file(field, accidents_file(tmp_path / name, **changes), "accidents",
+                           author="op", organisation_code="OP1", approve=True)
+        assert (done.updated, done.rejected) == (1, [])
+        return done.report_code
+
+    r1 = revise("r1.gpkg", narrative="At the well", acc2_victims=CORRECTED, acc2_point=moved)
+    r2 = revise("r2.gpkg", narrative="At the well", acc2_point=moved)  # victims as at first
+    with pytest.raises(RuleViolation, match="ACC-2: victims were revised again after report"):
+        _reverse(field, r1)
+    _reverse(field, r2)
+    assert _live(_victims_of(field, "ACC-2")) == [("killed", "female", 71),
+                                                  ("killed", "male", 9), ("injured", "male", 40)]
+    r3 = revise("r3.gpkg", narrative="By the road", acc2_victims=CORRECTED, acc2_point=moved)
+    with pytest.raises(RuleViolation, match="ACC-2: narrative was revised again after report"):
+        _reverse(field, r1)
+    _reverse(field, r3)
+    _reverse(field, r1)
+    with field.reader() as uow:
+        acc2 = uow.require(s.accidents, "ACC-2")
+        r1_id = uow.require(s.reports, r1)["id"]
+    assert (acc2["narrative"], acc2["void"], acc2["accident_date"]) == (
+        "", False, recorded["accident_date"])  # revised, not voided with the report
+    assert (acc2["geom"].x, acc2["geom"].y) == (recorded["geom"].x, recorded["geom"].y)
+    victims = _victims_of(field, "ACC-2")
+    assert [v["id"] for v in victims if not v["void"]] == [v["id"] for v in original]
+    assert {v["voided_by_report_id"] for v in victims if v["report_id"] == r1_id} != {None}
+    assert [r["action"] for r in _accident_audit(field, "ACC-2")][1:] == [
+        "revise", "revise", "reverse", "revise", "reverse", "reverse"]
+    assert _accident_audit(field, "ACC-2")[-1]["after"]["victims"] == 2
+    again = import_file(field, accidents_file(tmp_path / "first-again.gpkg"), "accidents",
+                        author="op", organisation_code="OP1")
+    assert (again.updated, again.unchanged, again.report_code) == (0, 2, None)
+
+
+def test_an_accident_revision_entry_names_unknown_fields_and_needs_one() -> None:
+    with pytest.raises(ValidationError, match="synthetic: an accident revision sets only"):
+        parse_change("accident_revision", {"code": "ACC-1", "synthetic": True}, "e")
+    with pytest.raises(ValidationError, match="payload: an accident revision needs at least"):
+        parse_change("accident_revision", {"code": "ACC-1"}, "e")
+    with pytest.raises(ValidationError, match=r"e victims\[0\].*outcome"):
+        parse_change("accident_revision", {"code": "ACC-1", "victims": [{"role": "civilian"}]},
+                     "e")
+    change = parse_change("accident_revision", {"code": "ACC-1", "victims": [],
+                                                "activity_code": None}, "e")
+    assert (change.code, dict(change.attributes), change.victims) == (
+        "ACC-1", {"activity_code": None}, ())

@@ -102,13 +102,29 @@ class NewAccident:
 
 
 @dataclass(frozen=True)
+class AccidentRevision:
+    """Corrected facts of an accident on the record: only the attributes present in the
+    entry change (``accident_date``, ``type``, ``device_category``, ``narrative``,
+    ``activity_code`` (None unlinks it), ``geometry`` (the point)).
+
+    ``victims``, when given, is the accident's whole list of victims as it should stand
+    (an empty tuple: none); None leaves the victims as they are. The victims replaced
+    are kept, void, so that a reversal can give them back.
+    """
+
+    code: str
+    attributes: Mapping[str, Any]
+    victims: tuple[Victim, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Reversal:
     report_code: str
     reason: str
 
 
 Change = (NewHazard | NewEvidence | HazardRevision | ActivityChange | NewFinding | NewAccident
-          | Reversal)
+          | AccidentRevision | Reversal)
 
 ACTIVITY_ATTRIBUTES = (
     "type", "organisation_code", "team_code", "planned_start", "planned_end",
@@ -384,6 +400,40 @@ def _accident(e: _Entry) -> NewAccident:
     ))
 
 
+#: What an accident revision may set (entry key); ``victims`` replaces the whole list.
+REVISABLE_ACCIDENT_ATTRIBUTES = ("accident_date", "type", "device_category", "narrative",
+                                 "activity_code", "geometry", "victims")
+
+
+def _accident_revision(e: _Entry) -> AccidentRevision:
+    code = e.code("code")
+    unknown = sorted(set(e.payload) - {"code", *REVISABLE_ACCIDENT_ATTRIBUTES})
+    if unknown:
+        raise ValidationError(e.label, unknown[0], "an accident revision sets only "
+                              f"{', '.join(REVISABLE_ACCIDENT_ATTRIBUTES)}")
+    attributes: dict[str, Any] = {}
+    if "accident_date" in e.payload:
+        attributes["accident_date"] = e.day("accident_date", required=True)
+    if "type" in e.payload:
+        attributes["type"] = e.enum(AccidentType, "type")
+    if "device_category" in e.payload:
+        attributes["device_category"] = e.enum(EOCategory, "device_category")
+    if "narrative" in e.payload:
+        attributes["narrative"] = e.text("narrative")
+    if "activity_code" in e.payload:  # None: the accident is linked to no activity
+        attributes["activity_code"] = e.code("activity_code", required=False)
+    if "geometry" in e.payload:
+        attributes["geometry"] = check_point(e.required("geometry"), record=e.label,
+                                             field="geometry")
+    victims = None
+    if e.payload.get("victims") is not None:
+        victims = tuple(_victim(v) for v in e.items("victims"))
+    if not attributes and victims is None:
+        raise ValidationError(e.label, "payload", "an accident revision needs at least one of "
+                              + ", ".join(REVISABLE_ACCIDENT_ATTRIBUTES))
+    return AccidentRevision(code, attributes, victims)
+
+
 def parse_change(kind: ChangeKind | str, payload: Any, label: str, *,
                  _polygon: BaseGeometry | None = None) -> Change:
     """Parse one report entry; ``label`` names it in errors (e.g. ``RPT-000012 entry 2``)."""
@@ -404,6 +454,8 @@ def parse_change(kind: ChangeKind | str, payload: Any, label: str, *,
         return _finding(e)
     if kind is ChangeKind.ACCIDENT:
         return _accident(e)
+    if kind is ChangeKind.ACCIDENT_REVISION:
+        return _accident_revision(e)
     return Reversal(e.code("report_code"), e.text("reason") or e.required("reason"))
 
 
@@ -439,4 +491,4 @@ def hazard_codes_touched(change: Change) -> set[str]:
         return {change.hazard.code}
     if isinstance(change, NewEvidence | HazardRevision | ActivityChange):
         return {change.hazard_code}
-    return set()
+    return set()  # findings, accidents and their revisions, reversals: no hazard by code

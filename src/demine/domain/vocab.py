@@ -167,6 +167,7 @@ class ChangeKind(StrEnum):
     ACTIVITY = "activity"
     FINDING = "finding"
     ACCIDENT = "accident"
+    ACCIDENT_REVISION = "accident_revision"
     REVERSAL = "reversal"
 
 

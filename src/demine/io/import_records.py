@@ -12,16 +12,21 @@ Matching, so that importing the same file again changes nothing:
 - activities by code. A changed attribute becomes an ``activity`` entry carrying only
   what changed (a new version of the activity once approved); an activity cannot move
   to another hazard area.
-- accidents by code. An accident on the record is not changed by import (a report
-  reversal is the way to correct one); the same accident again is "unchanged", and the
-  same means its victims too when the file has a victims layer (over the victim fields
-  that layer has: an export without personal data still matches). Other victims are
-  refused, not ignored: the core records an accident's victims once, with the accident.
+- accidents by code. A changed date, type, device, narrative, activity or point
+  becomes an ``accident_revision`` entry carrying only what changed (a new version of
+  the accident once approved, reversible by a later report). Victims are compared when
+  the file has a victims layer, over the victim fields that layer has (an export
+  without personal data still matches); other victims become the revision's whole new
+  list of victims, the replaced ones kept void on the record, but only from a layer
+  with every victim field: one without sex, age and activity at the time is refused
+  rather than erase them. A blank activity does not unlink an accident, and the
+  synthetic label is never changed.
 - findings have no code of their own: a finding is the same when it has the same
   activity, EO category, date found and point (to 1e-9°). The same item with other
   details (model, condition, depth, disposal) is refused, not duplicated.
-A record already waiting in an open (draft or submitted) report counts as unchanged when
-the file says the same, and is refused naming that report when it says otherwise.
+A record already waiting in an open (draft or submitted) report, new or as a revision,
+counts as unchanged when the file says the same, and is refused naming that report when
+it says otherwise.
 
 Links are by code and must exist on the record: an activity's hazard area (and its
 organisation and team when given), a finding's activity (and, when the file has one,
@@ -64,6 +69,8 @@ _OPEN = (ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value)
 #: The report entry kind each layer's records become.
 ENTRY_KIND = {"activities": ChangeKind.ACTIVITY.value, "findings": ChangeKind.FINDING.value,
               "accidents": ChangeKind.ACCIDENT.value}
+#: The entry kind of a changed record, where it is not the layer's own.
+REVISION_KIND = {"accidents": ChangeKind.ACCIDENT_REVISION.value}
 ACTIVITY_ATTRIBUTES = ("type", "status", "organisation_code", "team_code", "planned_start",
                        "planned_end", "actual_start", "actual_end", "suspension_reason",
                        "clearance_depth_mm")
@@ -274,11 +281,82 @@ def compare_findings(uow: UnitOfWork, file: str, candidates: list[Candidate]) ->
 _ACCIDENT_FIELDS = ("accident_date", "type", "device_category", "activity_code")
 
 
+def _accident_state(row: dict[str, Any], victims: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stored accident as a file's row gives it: dates as ISO text, its point, and its
+    standing victims."""
+    state = {k: (row[k].isoformat() if isinstance(row[k], date) else row[k])
+             for k in _ACCIDENT_FIELDS}
+    return {**state, "narrative": row["narrative"] or "", "geometry": row["geom"],
+            "victims": victims}
+
+
+def _revised(state: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """``state`` as a waiting ``accident_revision`` entry will leave it."""
+    out = dict(state)
+    for key, value in payload.items():
+        if key == "geometry":
+            out[key] = shapely.geometry.shape(value) if isinstance(value, dict) else value
+        elif key == "victims":
+            if value is not None:
+                out[key] = list(value)
+        elif key in out:
+            out[key] = value
+    return out
+
+
+def _accident_changes(code: str, state: dict[str, Any], v: dict[str, Any], point,
+                      victims: list[dict[str, Any]], read: VictimsRead
+                      ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """What a file's row changes of an accident (entry key -> value, only what differs),
+    and what it cannot change by import (field, problem). Victims are compared over the
+    fields the victims layer has, and named, never quoted."""
+    changed: dict[str, Any] = {}
+    refused: list[tuple[str, str]] = []
+    for key in ("accident_date", "type", "device_category"):
+        if (state[key] or None) != (v.get(key) or None):
+            changed[key] = v[key]
+    if v.get("activity_code"):
+        if v["activity_code"] != state["activity_code"]:
+            changed["activity_code"] = v["activity_code"]
+    elif state["activity_code"]:
+        refused.append(("activity_code", f"accident {code} is linked to activity "
+                                         f"{state['activity_code']}; a blank activity_code "
+                                         "does not unlink it (an accident_revision entry "
+                                         "with activity_code null does)"))
+    if "narrative" in v and (state["narrative"] or "") != v["narrative"]:
+        changed["narrative"] = v["narrative"]
+    if not rows_.same_shape(state["geometry"], point):
+        changed["geometry"] = point
+    if read.source is not None and sorted(_victim_key(x, read.fields) for x in victims) != \
+            sorted(_victim_key(x, read.fields) for x in state["victims"]):
+        missing = [f for f in rows_.VICTIM_FIELDS if f not in read.fields]
+        if missing:  # the record's personal fields would be lost, not corrected
+            refused.append(("victims", f"accident {code} is on the record with other "
+                                       f"victims, and the victims layer has no "
+                                       f"{', '.join(missing)}: replacing them from it would "
+                                       "erase those; import a victims layer with every field"))
+        else:
+            changed["victims"] = victims
+    return changed, refused
+
+
+def _pending_accident_revisions(uow: UnitOfWork) -> dict[str, tuple[str, list[dict]]]:
+    """{accident code: (report code of the latest, the waiting revision payloads in order)}
+    of ``accident_revision`` entries in open reports."""
+    out: dict[str, tuple[str, list[dict]]] = {}
+    for report, payload in _open_entries(uow, ChangeKind.ACCIDENT_REVISION.value):
+        if isinstance(payload, dict) and payload.get("code"):
+            _, earlier = out.get(payload["code"], ("", []))
+            out[payload["code"]] = (report, [*earlier, payload])
+    return out
+
+
 def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
                       read: VictimsRead) -> Plan:
-    """New accidents become entries; one on the record is unchanged when the file says
-    the same of it, its victims included (over the victim fields the file has), and is
-    refused otherwise."""
+    """New accidents become ``accident`` entries; one on the record that the file
+    changes becomes an ``accident_revision`` entry carrying only what changed (its
+    victims as a whole list, when the file has a victims layer with every field and
+    they differ), and is unchanged when the file says the same of it."""
     plan = Plan()
     victims = read.by_accident
     t, a = s.accidents, s.activities
@@ -295,6 +373,7 @@ def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
     pending_activities = _pending_codes(uow, ChangeKind.ACTIVITY.value)
     pending = {payload.get("code"): (report, payload)
                for report, payload in _open_entries(uow, ChangeKind.ACCIDENT.value)}
+    revising = _pending_accident_revisions(uow) if stored else {}
     for c in candidates:
         v = c.values
         if v.get("activity_code") and v["activity_code"] not in activities:
@@ -305,24 +384,26 @@ def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
                  "victims": victims.get(c.code, [])}
         row = stored.get(c.code)
         if row is not None:
-            current = {k: (row[k].isoformat() if isinstance(row[k], date) else row[k])
-                       for k in _ACCIDENT_FIELDS}
-            other = [k for k in _ACCIDENT_FIELDS if (current[k] or None) != (v.get(k) or None)]
-            if "narrative" in v and (row["narrative"] or "") != v["narrative"]:
-                other.append("narrative")
-            if not rows_.same_shape(row["geom"], c.geometry):
-                other.append("geometry")
-            if label_clash("accident", c.code, row, v):
-                other.append("synthetic")
-            if read.source is not None and sorted(
-                    _victim_key(x, read.fields) for x in victims.get(c.code, [])) != sorted(
-                    _victim_key(x, read.fields) for x in recorded.get(row["id"], [])):
-                other.append("victims")  # named, never quoted: personal data
-            if other:
+            clash = label_clash("accident", c.code, row, v)
+            if clash:
+                plan.rejected.append(Rejection(file, c.row, "synthetic", clash))
+                continue
+            state = _accident_state(row, recorded.get(row["id"], []))
+            if c.code in revising:
+                for payload in revising[c.code][1]:
+                    state = _revised(state, payload)
+            changed, refused = _accident_changes(c.code, state, v, c.geometry,
+                                                 victims.get(c.code, []), read)
+            if c.code in revising and (changed or refused):
                 plan.rejected.append(Rejection(
-                    file, c.row, other[0],
-                    f"accident {c.code} is on the record with other {', '.join(other)}; "
-                    "an accident is corrected by a report reversal, not by import"))
+                    file, c.row, sorted([*changed, *(f for f, _ in refused)])[0],
+                    f"accident {c.code} awaits a revision in report {revising[c.code][0]} "
+                    "with other values; approve or reject that report first"))
+            elif refused:
+                plan.rejected.extend(Rejection(file, c.row, f, why) for f, why in refused)
+            elif changed:
+                c.values = {"code": c.code, **changed}
+                plan.changed.append((c, row, changed))
             else:
                 plan.unchanged += 1
             continue
@@ -426,14 +507,18 @@ def _stored_victims(uow: UnitOfWork, accident_ids: list[int]) -> dict[int, list[
     v = s.victims
     found: dict[int, list[dict]] = defaultdict(list)
     for chunk in _chunks(accident_ids):
-        for row in uow.conn.execute(select(v).where(v.c.accident_id.in_(list(chunk))))\
-                .mappings():
+        for row in uow.conn.execute(select(v).where(v.c.accident_id.in_(list(chunk)),
+                                                    v.c.void.is_(False))
+                                    .order_by(v.c.id)).mappings():
             found[row["accident_id"]].append(dict(row))
     return found
 
 
 def entries(layer: str, plan: Plan) -> list[tuple[str, dict[str, Any]]]:
-    """The report entries of a plan: one per new or changed record, in file order."""
+    """The report entries of a plan: one per new or changed record, in file order (a
+    changed accident is an ``accident_revision``; a changed activity an ``activity``)."""
     kind = ENTRY_KIND[layer]
-    chosen = sorted([*plan.new, *(c for c, _, _ in plan.changed)], key=lambda c: c.row)
-    return [(kind, c.values) for c in chosen]
+    revised = REVISION_KIND.get(layer, kind)
+    chosen = sorted([*((c, kind) for c in plan.new),
+                     *((c, revised) for c, _, _ in plan.changed)], key=lambda x: x[0].row)
+    return [(k, c.values) for c, k in chosen]

@@ -20,7 +20,8 @@ changes (each a new version when approved; its boundary is never changed by impo
 submitted, and approved in the same call only when asked (an information manager
 loading national data). Activities,
 findings and accidents are operational facts too and go the same way (one report per
-import; matching and links in :mod:`demine.io.import_records`).
+import, a changed accident as an ``accident_revision`` entry; matching and links in
+:mod:`demine.io.import_records`).
 
 Checking is vectorised where a national file makes it matter: every polygon or point of
 the file goes through :func:`demine.geo.checks.check_polygons` / ``check_points`` at

@@ -232,7 +232,8 @@ def _victims() -> Select:
     return select(
         a.c.code.label("accident_code"), v.c.outcome, v.c.role, v.c.sex, v.c.age,
         v.c.activity_at_time, a.c.synthetic,
-    ).join(a, a.c.id == v.c.accident_id).where(a.c.void.is_(False)).order_by(v.c.id)
+    ).join(a, a.c.id == v.c.accident_id).where(a.c.void.is_(False), v.c.void.is_(False)) \
+        .order_by(v.c.id)
 
 
 def _teams() -> Select:

@@ -75,7 +75,8 @@ def accident_counts(repo: Repository, who: Principal) -> dict[str, Any]:
     with repo.reader() as uow:
         by_type = dict(uow.conn.execute(
             select(t.c.type, func.count()).group_by(t.c.type).order_by(t.c.type)).all())
-        rows = uow.conn.execute(select(v.c.outcome, v.c.role, v.c.sex, v.c.age)).all()
+        rows = uow.conn.execute(select(v.c.outcome, v.c.role, v.c.sex, v.c.age)
+                                .where(v.c.void.is_(False))).all()
     answer: dict[str, Any] = {
         "accidents": sum(by_type.values()),
         "by_type": by_type,

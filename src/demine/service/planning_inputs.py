@@ -123,7 +123,7 @@ def _accident_points(conn, frame) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
     victims = dict(conn.execute(select(v.c.accident_id, func.count())
-                                .group_by(v.c.accident_id)).all())
+                                .where(v.c.void.is_(False)).group_by(v.c.accident_id)).all())
     points = frame.to_metric(np.array([r.geom for r in rows], dtype=object))
     return (np.asarray(points, dtype=object),
             np.array([victims.get(r.id, 0) for r in rows], dtype=np.int64))

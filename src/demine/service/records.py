@@ -323,7 +323,8 @@ def _attach_victims(conn, accidents: list[dict[str, Any]], who: Principal) -> No
     for row in conn.execute(
             select(a.c.code, v.c.outcome, v.c.role, v.c.sex, v.c.age, v.c.activity_at_time)
             .join(a, a.c.id == v.c.accident_id)
-            .where(a.c.code.in_([r["code"] for r in accidents])).order_by(v.c.id)).mappings():
+            .where(a.c.code.in_([r["code"] for r in accidents]), v.c.void.is_(False))
+            .order_by(v.c.id)).mappings():
         victim = {k: row[k] for k in ("outcome", "role", "sex", "age", "activity_at_time")}
         if not show:
             victim.update({k: None for k in personal})
@@ -372,8 +373,9 @@ def report_entries(repo: Repository, code: str, who: Principal) -> list[dict[str
 
 
 def _redacted_entry(kind: str, payload: Any) -> Any:
-    """An accident entry without its narrative and victims' personal fields."""
-    if kind != "accident" or not isinstance(payload, Mapping):
+    """An accident entry (new or revision) without its narrative and victims' personal
+    fields."""
+    if kind not in ("accident", "accident_revision") or not isinstance(payload, Mapping):
         return payload
     out = dict(payload)
     redacted = []

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from demine.domain import landrelease
 from demine.domain.changes import (
+    AccidentRevision,
     ActivityChange,
     Change,
     HazardRevision,
@@ -33,7 +34,7 @@ from demine.domain.changes import (
     jsonable,
     parse_changes,
 )
-from demine.domain.entities import HazardArea, QcInspection
+from demine.domain.entities import HazardArea, QcInspection, Victim
 from demine.domain.errors import RuleViolation, ValidationError, WorkflowError
 from demine.domain.vocab import (
     ActivityStatus,
@@ -55,7 +56,7 @@ from demine.service.hazards import HazardChange, hazard_values, rebuild_hazard
 from demine.service.reference import ensure_metric_frame
 from demine.store import batch
 from demine.store import schema as s
-from demine.store.repository import Repository, UnitOfWork
+from demine.store.repository import Repository, UnitOfWork, row_snapshot
 
 
 @dataclass
@@ -448,10 +449,10 @@ def _apply_change(uow: UnitOfWork, report: dict, label: str, change: Change) -> 
             "narrative": a.narrative, "report_id": rid, "synthetic": a.synthetic,
         }, report_id=rid)
         uow.spatial.index(uow.conn, "accidents", "geom", [(aid, a.point)])
-        for v in a.victims:
-            uow.conn.execute(s.victims.insert().values(
-                accident_id=aid, outcome=v.outcome.value, role=v.role.value, sex=v.sex.value,
-                age=v.age, activity_at_time=v.activity_at_time))
+        _add_victims(uow, aid, rid, a.victims)
+        return set()
+    if isinstance(change, AccidentRevision):
+        _revise_accident(uow, rid, label, change)
         return set()
     assert isinstance(change, Reversal)
     return _reverse(uow, report, label, change, info_date)
@@ -469,6 +470,75 @@ def _revised_columns(change: HazardRevision) -> dict[str, Any]:
             return [v.value for v in value]
         return value.value if hasattr(value, "value") else value
     return {_REVISED_COLUMNS[k]: stored(v) for k, v in change.attributes.items()}
+
+
+def _add_victims(uow: UnitOfWork, accident_id: int, report_id: int,
+                 victims: Sequence[Victim]) -> None:
+    for v in victims:
+        uow.conn.execute(s.victims.insert().values(
+            accident_id=accident_id, outcome=v.outcome.value, role=v.role.value,
+            sex=v.sex.value, age=v.age, activity_at_time=v.activity_at_time,
+            report_id=report_id, void=False))
+
+
+#: An accident revision's entry keys and the columns they set.
+_ACCIDENT_COLUMNS = {"accident_date": "accident_date", "type": "type",
+                     "device_category": "device_category", "narrative": "narrative",
+                     "activity_code": "activity_id", "geometry": "geom"}
+
+
+def _live_victims(uow: UnitOfWork, accident_id: int) -> list[dict[str, Any]]:
+    v = s.victims
+    return [dict(r) for r in uow.conn.execute(
+        select(v).where(v.c.accident_id == accident_id, v.c.void.is_(False))
+        .order_by(v.c.id)).mappings()]
+
+
+def _victim_key(victim: Victim | dict[str, Any]) -> tuple:
+    if isinstance(victim, Victim):
+        return (victim.outcome.value, victim.role.value, victim.sex.value,
+                -1 if victim.age is None else victim.age, victim.activity_at_time)
+    return (victim["outcome"], victim["role"], victim["sex"],
+            -1 if victim["age"] is None else victim["age"], victim["activity_at_time"] or "")
+
+
+def _revise_accident(uow: UnitOfWork, rid: int, label: str, change: AccidentRevision) -> None:
+    """A new version of an accident on the record, audited with the report.
+
+    Only the attributes the entry has change. Given victims replace the accident's
+    whole list when they differ from it: the standing victims are voided (pointing at
+    this report) and the new ones recorded with it, so a reversal can swap them back.
+    Victims are personal data: the audit counts them (``victims`` in its before and
+    after) and never lists them.
+    """
+    row = uow.row(s.accidents, code=change.code, for_update=True)
+    if row is None or row["void"]:
+        raise RuleViolation(label, "code", f"accident {change.code} is not on the record")
+    values: dict[str, Any] = {}
+    for key, value in change.attributes.items():
+        if key == "activity_code":
+            value = _activity_id(uow, value, label) if value else None
+        elif hasattr(value, "value"):
+            value = value.value
+        values[_ACCIDENT_COLUMNS[key]] = value
+    standing = _live_victims(uow, row["id"])
+    replaced = change.victims is not None and sorted(map(_victim_key, standing)) != sorted(
+        map(_victim_key, change.victims))
+    noted: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    if replaced:
+        noted[0]["victims"], noted[1]["victims"] = len(standing), len(change.victims)
+        v = s.victims
+        uow.conn.execute(v.update().where(v.c.id.in_([x["id"] for x in standing]))
+                         .values(void=True, voided_by_report_id=rid))
+        _add_victims(uow, row["id"], rid, change.victims)
+    moved = "geom" in values and not shapely.equals_exact(row["geom"], values["geom"], 0.0)
+    if moved:  # exactly: the audit's text of a geometry is rounded, a reversal needs this
+        noted[0]["point"] = [row["geom"].x, row["geom"].y]
+        noted[1]["point"] = [values["geom"].x, values["geom"].y]
+    uow.update(s.accidents, row["id"], values, action="revise", report_id=rid,
+               beside=noted if noted[0] else None)
+    if moved:
+        uow.spatial.index(uow.conn, "accidents", "geom", [(row["id"], values["geom"])])
 
 
 def _add_evidence(uow: UnitOfWork, hazard_id: int, report_id: int, items) -> None:
@@ -667,6 +737,92 @@ def _undo_revisions(uow: UnitOfWork, label: str, target_code: str, target_id: in
     return touched
 
 
+def _undo_accident_revisions(uow: UnitOfWork, label: str, target_code: str, target_id: int,
+                             report_id: int, reason: str) -> int:
+    """Put back what the target report's accident revisions changed; how many accidents.
+
+    The fields come back from the audit's before (the point from its exact coordinates
+    kept there, the audit's text of a geometry being rounded), the victims the revision
+    replaced stand again and those it recorded are voided. As for hazards, what was
+    revised again since is not overwritten: the reversal is refused naming the accident
+    and the field.
+    """
+    a = s.audit_log
+    revised = uow.conn.execute(
+        select(a.c.entity_id, a.c.entity_code, a.c.before, a.c.after)
+        .where(a.c.report_id == target_id, a.c.entity == "accident",
+               a.c.action == "revise").order_by(a.c.id.desc())).all()
+    undone: list[int] = []
+    for aid, code, before, after in revised:
+        current = uow.row(s.accidents, id=aid, for_update=True)
+        restore: dict[str, Any] = {}
+        for column in _ACCIDENT_COLUMNS.values():
+            exact = column == "geom" and "point" in after
+            if before.get(column) == after.get(column) and not (
+                    exact and before.get("point") != after["point"]):
+                continue
+            now = [current[column].x, current[column].y] if exact else \
+                row_snapshot(current)[column]
+            if now != (after["point"] if exact else after[column]):
+                field_name = next(k for k, c in _ACCIDENT_COLUMNS.items() if c == column)
+                raise RuleViolation(label, "report_code",
+                                    f"accident {code}: {field_name} was revised again after "
+                                    f"report {target_code}; reverse that revision first")
+            restore[column] = _stored_before(column, before)
+        counts = None
+        if "victims" in before:
+            counts = _swap_victims_back(uow, label, code, aid, target_code, target_id,
+                                        report_id)
+        if restore or counts:
+            uow.update(s.accidents, aid, restore, action="reverse", report_id=report_id,
+                       reason=reason, beside=counts)
+            if "geom" in restore:
+                uow.spatial.index(uow.conn, "accidents", "geom", [(aid, restore["geom"])])
+        if aid not in undone:
+            undone.append(aid)
+    return len(undone)
+
+
+def _stored_before(column: str, before: dict[str, Any]) -> Any:
+    """A column's value as the audit's before snapshot of an accident revision had it."""
+    value = before[column]
+    if column == "geom":
+        exact = before.get("point")
+        return shapely.Point(*exact) if exact else shapely.from_wkt(value)
+    if column == "accident_date" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
+def _swap_victims_back(uow: UnitOfWork, label: str, code: str, accident_id: int,
+                       target_code: str, target_id: int, report_id: int
+                       ) -> tuple[dict[str, int], dict[str, int]] | None:
+    """The victims an accident had before the target's revision stand again, those the
+    revision recorded are voided; the counts before and after (None: nothing to swap,
+    done already for another revision of the same accident in the target)."""
+    v = s.victims
+    rows = uow.conn.execute(select(v.c.id, v.c.void, v.c.report_id, v.c.voided_by_report_id)
+                            .where(v.c.accident_id == accident_id)).all()
+    live = {r.id for r in rows if not r.void}
+    recorded = {r.id for r in rows if r.report_id == target_id
+                and r.voided_by_report_id != target_id}
+    replaced = {r.id for r in rows if r.voided_by_report_id == target_id
+                and r.report_id != target_id}
+    if not recorded and not replaced:
+        return None
+    if live != recorded:
+        raise RuleViolation(label, "report_code",
+                            f"accident {code}: victims were revised again after report "
+                            f"{target_code}; reverse that revision first")
+    if recorded:
+        uow.conn.execute(v.update().where(v.c.id.in_(sorted(recorded)))
+                         .values(void=True, voided_by_report_id=report_id))
+    if replaced:
+        uow.conn.execute(v.update().where(v.c.id.in_(sorted(replaced)))
+                         .values(void=False, voided_by_report_id=None))
+    return {"victims": len(live)}, {"victims": len(replaced)}
+
+
 def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_date) -> set[int]:
     target = uow.row(s.reports, code=change.report_code, for_update=True)
     if target is None or target["status"] != ReportStatus.APPROVED.value:
@@ -711,6 +867,8 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
                                reason):
         voided += 1
         touched.add(hid)
+    voided += _undo_accident_revisions(uow, label, change.report_code, target["id"],
+                                       report["id"], reason)
     for table in (s.outcome_polygons, s.evidence_items, s.findings, s.accidents):
         rows = uow.conn.execute(select(table.c.id).where(
             table.c.report_id == target["id"], table.c.void.is_(False))).all()
@@ -718,6 +876,11 @@ def _reverse(uow: UnitOfWork, report: dict, label: str, change: Reversal, info_d
         for (row_id,) in rows:
             uow.update(table, row_id, {"void": True}, action="reverse", report_id=report["id"],
                        reason=reason)
+            if table is s.accidents:  # its victims go with it
+                v = s.victims
+                uow.conn.execute(v.update().where(v.c.accident_id == row_id,
+                                                  v.c.void.is_(False))
+                                 .values(void=True, voided_by_report_id=report["id"]))
             row = uow.row(table, id=row_id)
             if "hazard_id" in row:
                 touched.add(row["hazard_id"])

@@ -286,10 +286,15 @@ class UnitOfWork:
 
     def update(self, table: Table, row_id: int, values: Mapping[str, Any], *,
                expected_version: int | None = None, action: str = "update",
-               report_id: int | None = None, reason: str | None = None) -> int:
+               report_id: int | None = None, reason: str | None = None,
+               beside: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None) -> int:
         """Change a record, refusing a stale version; returns the version now stored.
 
         Nothing is written (and no version spent) when no value actually changes.
+        ``beside``: what the caller changed of the record outside its row (an accident's
+        victims), as a summary before and after (counts, never personal data): written
+        into the audit's before and after, and a new version even when no column
+        changes.
         """
         before = self.row(table, id=row_id, for_update=True)
         if before is None:
@@ -300,7 +305,7 @@ class UnitOfWork:
             raise StaleVersion(ENTITY_OF_TABLE[table.name], str(code or row_id),
                                expected_version, before["version"])
         changed = {k: v for k, v in values.items() if not _same(before.get(k), v)}
-        if not changed:
+        if not changed and beside is None:
             return int(before.get("version", 1))
         version = int(before.get("version", 0)) + 1 if versioned else 1
         if versioned:
@@ -312,8 +317,10 @@ class UnitOfWork:
             raise StaleVersion(ENTITY_OF_TABLE[table.name], str(code or row_id),
                                expected_version or before["version"], -1)
         after = self.row(table, id=row_id)
+        noted = ({}, {}) if beside is None else beside
         self.audit(ENTITY_OF_TABLE.get(table.name, table.name), row_id, code, version, action,
-                   row_snapshot(before), row_snapshot(after), report_id, reason)
+                   {**row_snapshot(before), **noted[0]}, {**row_snapshot(after), **noted[1]},
+                   report_id, reason)
         return version
 
     def metric(self, geom: BaseGeometry | None) -> BaseGeometry | None:

@@ -161,7 +161,7 @@ report_entries = Table(
     Column("id", Integer, primary_key=True),
     Column("report_id", ForeignKey("reports.id"), nullable=False),
     Column("seq", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),
+    Column("kind", String(24), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("hazard_code", String(64)),
     UniqueConstraint("report_id", "seq"),
@@ -306,6 +306,12 @@ victims = Table(
     Column("sex", String(8), nullable=False),
     Column("age", Integer),
     Column("activity_at_time", Text, nullable=False, default=""),
+    # the report that recorded the victim (None: recorded before revision 0008), and the
+    # one whose accident revision replaced it: a replaced victim is kept, void, so that
+    # reversing that report can give it back
+    Column("report_id", ForeignKey("reports.id")),
+    Column("void", Boolean, nullable=False, default=False),
+    Column("voided_by_report_id", ForeignKey("reports.id")),
 )
 
 audit_log = Table(
