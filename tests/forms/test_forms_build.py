@@ -127,6 +127,11 @@ def test_the_questions_the_issue_asks_for(built) -> None:
     for survey in (nts, progress, finding, accident):
         assert {"start", "end", "deviceid", "demine_form", "instance_uuid"} <= set(survey)
         assert survey["instance_uuid"]["type"] == "calculate"
+    # each repeat's rows are counted on the submission's own row (the ingest's check)
+    for survey, repeat in ((nts, "evidence"), (progress, "finds"), (accident, "victims")):
+        count = survey[f"{repeat}_count"]
+        assert (count["type"], count["calculation"]) == ("calculate", f"count(${{{repeat}}})")
+    assert not any(name.endswith("_count") for name in finding)
 
 
 def test_code_constraint_is_the_records_rule(built) -> None:

@@ -91,6 +91,21 @@ def test_kobo_csv_nts_becomes_drafts_once(hazard_world: World) -> None:
         "ap_mine", "at_mine"]
 
 
+def test_a_csv_export_names_the_submissions_whose_repeat_rows_it_left_out(
+        hazard_world: World, tmp_path: Path) -> None:
+    """The form's hidden ``evidence_count`` tells which rows had evidence on the phone."""
+    lines = (FIXTURES / "nts_kobo.csv").read_text(encoding="utf-8").splitlines()
+    counts = ["evidence_count", "2", "0", "2"]
+    path = tmp_path / "nts.csv"
+    path.write_text("\n".join(f'{line};"{n}"' for line, n in zip(lines, counts, strict=True))
+                    + "\n", encoding="utf-8")
+    summary = ingest_file(hazard_world.repo, path, author="im.dana",
+                          organisation_code=OPERATOR)
+    assert len(summary.created) == 2
+    assert "evidence rows left out of this CSV export: 2 submission(s) had some " \
+           "(rows 2, 4)" in summary.notes
+
+
 def test_kobo_xlsx_progress_with_finds_repeat(hazard_world: World, tmp_path: Path) -> None:
     world = hazard_world
     path = write_xlsx(tmp_path / "progress.xlsx", progress_sheets())

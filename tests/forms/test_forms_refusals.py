@@ -150,6 +150,22 @@ def test_damaged_repeat_sheet_is_refused_not_dropped(hazard_world: World,
     assert "cannot be read" in problem.problem
 
 
+def test_a_repeat_sheet_left_out_or_trimmed_is_refused_by_its_count(hazard_world: World,
+                                                                   tmp_path: Path) -> None:
+    """KoBo may not write a sheet for a repeat nobody filled, so a missing sheet alone
+    proves nothing; the submission's hidden count says how many rows it had."""
+    sheets = progress_sheets()
+    del sheets["finds"]
+    (problem,) = refused(hazard_world, write_xlsx(tmp_path / "p.xlsx", sheets))
+    assert (problem.record, problem.field) == ("file p.xlsx row 2", "finds_count")
+    assert "had 2 finds row(s), the file holds 0" in problem.problem
+    sheets = progress_sheets()
+    del sheets["finds"][2]  # one find of the first day cut from the sheet
+    (problem,) = refused(hazard_world, write_xlsx(tmp_path / "p2.xlsx", sheets))
+    assert (problem.record, problem.field) == ("file p2.xlsx row 2", "finds_count")
+    assert "had 2 finds row(s), the file holds 1" in problem.problem
+
+
 def test_repeat_row_pointing_nowhere(hazard_world: World, tmp_path: Path) -> None:
     sheets = progress_sheets()
     header = sheets["finds"][0]

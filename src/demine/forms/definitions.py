@@ -10,6 +10,11 @@ Each form carries, besides its questions:
 - a hidden calculate ``instance_uuid`` copying ``meta/instanceID``: KoBo's CSV and XLSX
   exports carry the uuid in ``_uuid``, but its GeoJSON export drops underscore columns,
   and a submission without its uuid cannot be recognised when it comes back twice.
+- after each repeat group, a hidden calculate ``<repeat>_count`` (``count()`` of its
+  rows): a repeat's rows travel in their own sheet or table, and the count on the
+  submission's own row is how the ingest tells a sheet left out or trimmed from a
+  submission that had none (and which rows a CSV or GeoJSON export, which carries no
+  repeats, leaves without their items).
 
 Field names are the ingest's contract (``demine.forms.entries`` reads them); labels
 are for people and may change freely. Bump ``FORM_VERSION`` with any change to the
@@ -23,7 +28,7 @@ from demine.forms.xlsform import FormSpec, Question, Section
 from demine.geo.checks import CODE_PATTERN, MAX_CODE_LENGTH
 
 #: One version for the set: the forms are built and published together.
-FORM_VERSION = "2026112201"
+FORM_VERSION = "2026112301"
 #: Root element of every form's instance (pyxform's default); paths below use it.
 ROOT = "data"
 
@@ -64,6 +69,12 @@ def _header(form_id: str) -> tuple[Question, ...]:
     )
 
 
+def _counted(repeat: Section) -> tuple[Section, Question]:
+    """A repeat group and, beside it, the calculate counting its rows (module doc)."""
+    return repeat, Question("calculate", f"{repeat.name}_count",
+                            calculation=f"count(${{{repeat.name}}})")
+
+
 def nts_form() -> FormSpec:
     """Non-technical survey of a suspected area: its shape, evidence and suspected EO."""
     form_id = "demine_nts"
@@ -86,13 +97,13 @@ def nts_form() -> FormSpec:
                   Question("geoshape", "area", "Walk or draw the suspected area",
                            required=True),
               )),
-              Section("repeat", "evidence", "Evidence item", (
+              *_counted(Section("repeat", "evidence", "Evidence item", (
                   Question("select_one evidence_kind", "evidence_kind", "Direct or indirect",
                            required=True),
                   Question("select_one evidence_type", "evidence_type", "Evidence",
                            required=True),
                   Question("text", "evidence_description", "Description"),
-              )),
+              ))),
               Question("text", "remarks", "Remarks", appearance="multiline")),
         choices=(c.HAZARD_CLASS, c.EO_CATEGORY, c.BLOCKAGE, c.EVIDENCE_KIND,
                  c.EVIDENCE_TYPE),
@@ -136,7 +147,7 @@ def progress_form() -> FormSpec:
                            constraint=". > 0 and . <= 5000",
                            constraint_message="Depth in millimetres, up to 5000"),
               ), relevant=working),
-              Section("repeat", "finds", "Item found", (
+              *_counted(Section("repeat", "finds", "Item found", (
                   Question("geopoint", "find_point", "Where was it found?", required=True),
                   Question("select_one eo_category", "find_category", "Category",
                            required=True),
@@ -147,7 +158,7 @@ def progress_form() -> FormSpec:
                            constraint_message="Depth in millimetres, up to 10000"),
                   Question("select_one disposal", "find_disposal", "Disposal",
                            required=True),
-              )),
+              ))),
               Question("text", "remarks", "Remarks", appearance="multiline")),
         choices=(c.ACTIVITY_TYPE, c.ACTIVITY_STATUS, c.RELEASE_METHOD, c.EO_CATEGORY,
                  c.ITEM_CONDITION, c.DISPOSAL),
@@ -203,7 +214,7 @@ def accident_form() -> FormSpec:
                   Question("text", "narrative", "What happened (personal data: kept "
                            "confidential)", appearance="multiline"),
               )),
-              Section("repeat", "victims", "Victim", (
+              *_counted(Section("repeat", "victims", "Victim", (
                   Question("select_one victim_outcome", "victim_outcome", "Outcome",
                            required=True),
                   Question("select_one victim_role", "victim_role", "Deminer or civilian",
@@ -213,7 +224,7 @@ def accident_form() -> FormSpec:
                            constraint=". >= 0 and . <= 120",
                            constraint_message="Age in years, 0 to 120"),
                   Question("text", "victim_activity", "Activity at the time"),
-              )),
+              ))),
               Question("text", "remarks", "Remarks", appearance="multiline")),
         choices=(c.ACCIDENT_TYPE, c.EO_CATEGORY, c.VICTIM_OUTCOME, c.VICTIM_ROLE, c.SEX),
     )

@@ -29,6 +29,7 @@ from demine.domain.errors import DemineError, ValidationError
 from demine.forms.definitions import FORM_VERSION, form_by_id
 from demine.forms.entries import BUILDERS, Draft, Known
 from demine.forms.exports import (
+    KINDS,
     ExportFile,
     Submission,
     attach_repeats,
@@ -182,6 +183,38 @@ def _check_repeats(export: ExportFile, spec: FormSpec, tables: dict[str, str]) -
                                       "this question")
 
 
+def _counted_rows(sub: Submission, repeat: str) -> int | None:
+    """How many rows of ``repeat`` the submission had on the phone (its hidden
+    ``<repeat>_count``); None for a form built before the count was added."""
+    value = sub.main.get(f"{repeat}_count")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() and number >= 0 else None
+
+
+def _repeat_count_problems(export: ExportFile, spec: FormSpec) -> list[ValidationError]:
+    """Where the export carries repeats (KoBo's XLSX, Central's zip), every submission
+    holds as many rows of each repeat as it had on the phone. Fewer means a sheet or
+    table was left out or trimmed, and the draft would lose those answers silently."""
+    if export.kind not in ("XLSX", KINDS[".zip"]):
+        return []
+    problems = []
+    for repeat in spec.repeats():
+        for sub in export.submissions:
+            expected = _counted_rows(sub, repeat.name)
+            held = len(sub.repeats.get(repeat.name, []))
+            if expected is not None and held != expected:
+                column = f"{repeat.name}_count"
+                problems.append(ValidationError(
+                    sub.main.where, sub.main.column(column) or column,
+                    f"the submission had {expected} {repeat.name} row(s), the file holds "
+                    f"{held}: a repeat {export.table_word} was left out or trimmed "
+                    "(download the export again)"))
+    return problems
+
+
 def _uuid(sub: Submission) -> tuple[str | None, str]:
     for name in UUID_COLUMNS:
         found = normalise_uuid(sub.main.get(name))
@@ -217,6 +250,10 @@ def _known(uow: UnitOfWork, default_org: str | None) -> tuple[Known, set[str], t
     return known, stored, extent
 
 
+def _sub_word(export: ExportFile) -> str:
+    return "features" if export.kind == "GeoJSON" else "rows"
+
+
 def _notes(export: ExportFile, spec: FormSpec, version: str | None,
            tables: dict[str, str]) -> list[str]:
     notes = []
@@ -225,6 +262,13 @@ def _notes(export: ExportFile, spec: FormSpec, version: str | None,
         notes.append(f"{export.kind} exports hold no repeat groups: {', '.join(repeats)} "
                      "not read (export as XLSX from KoBo, or as ODK Central's zip, to "
                      "bring them)")
+        for repeat in repeats:
+            lost = [sub.main.number for sub in export.submissions
+                    if (_counted_rows(sub, repeat) or 0) > 0]
+            if lost:
+                notes.append(f"{repeat} rows left out of this {export.kind} export: "
+                             f"{len(lost)} submission(s) had some ({_sub_word(export)} "
+                             f"{', '.join(map(str, lost))})")
     for table in export.sheets:
         if table not in tables:
             notes.append(f"{export.table_word} {table} is no repeat group of form "
@@ -269,7 +313,7 @@ def ingest_file(repo: Repository, path: Path | str, *, author: str,
                             notes=_notes(export, spec, version, tables))
     with repo.reader() as uow:
         known, stored, extent = _known(uow, organisation_code)
-    problems: list[ValidationError] = []
+    problems: list[ValidationError] = _repeat_count_problems(export, spec)
     todo: list[tuple[Submission, str, Draft]] = []
     seen: dict[str, int] = {}
     new_hazards: dict[str, int] = {}
