@@ -176,6 +176,44 @@ def test_ewkb_is_what_shapely_writes_with_the_srid() -> None:
         None if g is None else shapely.to_wkb(g) for g in geoms]
 
 
+def test_reserved_ids_are_new_increasing_and_drawn_from_the_sequence(
+        repo: Repository) -> None:
+    _setup(repo)
+    with repo.unit("im", "ids") as uow:
+        first = batch.reserve_ids(uow.conn, repo.dialect, s.hazard_areas, 5)
+        assert first == list(range(first[0], first[0] + 5))
+        assert batch.reserve_ids(uow.conn, repo.dialect, s.hazard_areas, 0) == []
+        if repo.dialect == "postgresql":
+            # ids that are not one run (here: a sequence stepping by 3) come one by one
+            uow.conn.exec_driver_sql(
+                "ALTER SEQUENCE hazard_areas_id_seq INCREMENT BY 3")
+            spread = batch.reserve_ids(uow.conn, repo.dialect, s.hazard_areas, 4)
+            assert spread == [first[-1] + 3 * k for k in range(1, 5)]
+            after = batch.reserve_ids(uow.conn, repo.dialect, s.hazard_areas, 2)
+            assert after == [spread[-1] + 3, spread[-1] + 6]
+            uow.conn.exec_driver_sql("ALTER SEQUENCE hazard_areas_id_seq INCREMENT BY 1")
+
+
+def test_one_of_finds_any_text_and_numbers(repo: Repository) -> None:
+    odd = ['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "", "é ü", "'", "i\\\"j", "k}l{"]
+    with repo.unit("im", "names") as uow:
+        ids = batch.reserve_ids(uow.conn, repo.dialect, s.organisations, len(odd))
+        batch.insert_rows(uow.conn, repo.dialect, s.organisations,
+                          ("id", "code", "name", "kind", "version", "created_at",
+                           "updated_at", "synthetic"),
+                          [(i, f"ORG-{i}", name, OrganisationKind.OPERATOR.value, 1, uow.now,
+                            uow.now, False) for i, name in zip(ids, odd, strict=True)])
+    column = s.organisations.c.name
+    with repo.reader() as uow:
+        for wanted in ([odd[0]], odd[:6], odd, ["NULL"], [""], ["nothing", 'a"b '], []):
+            found = set(uow.conn.execute(select(column).where(
+                batch.one_of(repo.dialect, column, wanted))).scalars())
+            assert found == set(wanted) & set(odd)
+        found = set(uow.conn.execute(select(s.organisations.c.id).where(
+            batch.one_of(repo.dialect, s.organisations.c.id, [ids[1], ids[3], -5]))).scalars())
+        assert found == {ids[1], ids[3]}
+
+
 @pytest.mark.parametrize("count", [0, 1, 12_000])
 def test_one_of_finds_what_in_finds(repo: Repository, count: int) -> None:
     _setup(repo)
@@ -235,3 +273,78 @@ def test_list_cells_are_parsed_once_each_and_keep_their_own_message() -> None:
     assert candidate is not None and candidate.values["eo_suspected"] == ["uxo", "ap_mine"]
     assert json.dumps(candidate.values["eo_suspected"]) == '["uxo", "ap_mine"]'
 
+
+
+# --- duplicate shapes: the key of shapely.set_precision(geom, 1e-9), snapped fast -------
+
+def _snapped_key(geom: Any) -> bytes:
+    """The duplicate-shape key as the full snap rounding gives it."""
+    return shapely.to_wkb(shapely.normalize(shapely.set_precision(geom, 1e-9)))
+
+
+def _spiked() -> tuple[Polygon, Polygon]:
+    """A square with a spike 0.8e-9° high on its top edge, and the square without it.
+
+    Rounding each vertex to the 1e-9° grid leaves the spike as a zero-width spike (an
+    invalid polygon); snap rounding collapses it, leaving its foot as a vertex."""
+    x, y = X0 + 0.001, Y0 + 0.002
+    spiked = Polygon([(X0, Y0), (X0 + 0.002, Y0), (X0 + 0.002, y), (x + 4e-10, y),
+                      (x + 3e-10, y + 8e-10), (x + 2e-10, y), (X0, y)])
+    plain = Polygon([(X0, Y0), (X0 + 0.002, Y0), (X0 + 0.002, y), (x, y), (X0, y)])
+    return spiked, plain
+
+
+def _hole_near_shell() -> tuple[Polygon, Polygon]:
+    """A hole whose apex is a third of a grid cell inside the slanted shell edge, and
+    the same polygon with the hole touching the shell at that apex.
+
+    Rounded vertex by vertex the first stays valid with its hole clear of the shell;
+    snap rounding nodes the shell edge at the apex (the edge crosses the apex's grid
+    cell), so both are the same shape to 1e-9°."""
+    apex = (X0 + 0.0015 + 2e-9, Y0 + (0.0015 + 2e-9) / 3)
+    on_grid = (apex[0], Y0 + 0.0005 + 1e-9)
+    hole = [(X0 + 0.0017, Y0 + 0.002), (X0 + 0.0013, Y0 + 0.002)]
+    near = Polygon([(X0, Y0), (X0 + 0.003, Y0 + 0.001), (X0 + 0.003, Y0 + 0.003),
+                    (X0, Y0 + 0.003)], [[apex, *hole]])
+    touching = Polygon([(X0, Y0), on_grid, (X0 + 0.003, Y0 + 0.001),
+                        (X0 + 0.003, Y0 + 0.003), (X0, Y0 + 0.003)], [[on_grid, *hole]])
+    return near, touching
+
+
+def test_shape_keys_are_the_keys_of_the_full_snap_rounding() -> None:
+    spiked, plain = _spiked()
+    near, touching = _hole_near_shell()
+    assert spiked.is_valid and plain.is_valid and near.is_valid and touching.is_valid
+    sliver = Polygon([(X0, Y0), (X0 + 0.001, Y0), (X0 + 0.0005, Y0 + 3e-10)])
+    geoms = [*_polygons(), spiked, plain, near, touching, sliver, Point(X0 + 1e-10, Y0),
+             box(X0, Y0, X0 + 0.001, Y0 + 0.001).buffer(0.0001),
+             MultiPolygon([box(X0, Y0, X0 + 0.001, Y0 + 0.001),
+                           box(X0 + 0.001 + 3e-10, Y0, X0 + 0.002, Y0 + 0.001)])]
+    keys = import_rows.shape_keys(geoms)
+    assert keys == [_snapped_key(g) for g in geoms]
+    assert [import_rows.shape_key(g) for g in geoms] == keys
+
+
+def test_a_spike_under_the_tolerance_is_a_duplicate_and_another_shape_is_not() -> None:
+    spiked, plain = _spiked()
+    near, touching = _hole_near_shell()
+    moved = Polygon([(X0, Y0), (X0 + 0.002, Y0), (X0 + 0.002, Y0 + 0.002),
+                     (X0 + 0.001, Y0 + 0.002 + 1e-6), (X0, Y0 + 0.002)])
+    keys = import_rows.shape_keys([spiked, plain, near, touching, moved])
+    assert keys[0] == keys[1] == import_rows.shape_key(spiked) == import_rows.shape_key(plain)
+    assert keys[2] == keys[3] == import_rows.shape_key(near)
+    assert keys[4] not in (keys[0], keys[2]) and keys[0] != keys[2]
+
+
+def test_an_import_refuses_both_rows_of_a_shape_repeated_under_the_tolerance(
+        repo: Repository, tmp_path: Path) -> None:
+    _setup(repo)
+    spiked, plain = _spiked()
+    other = box(X0 + 0.01, Y0, X0 + 0.012, Y0 + 0.002)
+    path = tmp_path / "spiked.gpkg"
+    gpd.GeoDataFrame({"code": ["HZ-1", "HZ-2", "HZ-3"], "classification": ["SHA"] * 3},
+                     geometry=[spiked, plain, other], crs=4326).to_file(path, driver="GPKG")
+    summary = import_file(repo, path, "hazards", author="im.test", organisation_code="MAC",
+                          dry_run=True)
+    assert [(r.row, r.field) for r in summary.rejected] == [(1, "geometry"), (2, "geometry")]
+    assert "duplicate shape: the same shape as row(s) 2" in summary.rejected[0].problem

@@ -124,14 +124,38 @@ def same_shape(a: BaseGeometry | None, b: BaseGeometry | None) -> bool:
 
 def shape_key(geom: BaseGeometry) -> bytes:
     """A key equal for geometries that are the same shape to 1e-9°: finds duplicates."""
-    snapped = shapely.set_precision(geom, SAME_SHAPE_TOLERANCE_DEG)
-    return shapely.to_wkb(shapely.normalize(snapped))
+    return shape_keys([geom])[0]
 
 
 def shape_keys(geoms: Any) -> list[bytes]:
-    """:func:`shape_key` of many geometries in three vectorised calls."""
-    snapped = shapely.set_precision(np.asarray(geoms, dtype=object), SAME_SHAPE_TOLERANCE_DEG)
+    """:func:`shape_key` of many geometries: their shape snapped to the 1e-9° grid.
+
+    The key is the normalised WKB of ``shapely.set_precision(geom, 1e-9)``, whose snap
+    rounding (an overlay of the geometry with itself) costs ~35 µs a polygon. Most
+    geometries need none of it: when rounding each vertex on its own leaves a valid,
+    non-empty geometry whose vertices all stay more than two grid cells from any other
+    edge (its minimum clearance), snap rounding has nothing to collapse, node or merge,
+    and gives those very rounded vertices, repeated ones dropped. Only the others (a
+    sliver or spike that collapses, parts or rings a grid cell apart) are snapped in
+    full, so every geometry gets the key the full snap rounding gives it.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    snapped = shapely.set_precision(geoms, SAME_SHAPE_TOLERANCE_DEG, mode="pointwise")
+    # rounding may collapse a ring to fewer than 4 points, which is not valid
+    full = ~shapely.is_valid(snapped) | shapely.is_empty(snapped)
+    fast = np.flatnonzero(~full)
+    snapped[fast] = shapely.remove_repeated_points(snapped[fast], 0.0)
+    full[fast] = ~(shapely.minimum_clearance(snapped[fast]) >= _CLEAR_OF_SNAPPING_DEG)
+    if full.any():
+        snapped[full] = shapely.set_precision(geoms[full], SAME_SHAPE_TOLERANCE_DEG)
     return shapely.to_wkb(shapely.normalize(snapped)).tolist()
+
+
+#: A vertex of a geometry rounded to the grid farther than this from every edge it is
+#: not on is farther than a snap-rounding "hot pixel" (a grid cell around a vertex, or
+#: around a point within 1/100 cell of an edge) from every edge before rounding: snap
+#: rounding adds no node there. Two cells, with room to spare (√2 cells would do).
+_CLEAR_OF_SNAPPING_DEG = 2 * SAME_SHAPE_TOLERANCE_DEG
 
 
 #: A geometry already put through its check: (checked geometry, or the refusal).
@@ -261,15 +285,21 @@ def team(cells: Cells, record: str) -> tuple[Candidate | None, list[Problem]]:
 def hazard(cells: Cells, geometry: Any, record: str, checked: Checked | None = None
            ) -> tuple[Candidate | None, list[Problem]]:
     """A hazard area; ``checked`` is its polygon's check when done for the whole file."""
+    # A national file has hundreds of thousands of rows: the usual cells (a code, text,
+    # list cells) take the short ways below, to the same values and problems.
     problems: list[Problem] = []
-    code = _field(problems, lambda: code_of(cells.get("code"), record))
+    code = _code_cell(problems, cells.get("code"), record)
     values: dict[str, Any] = {}
-    if "name" in cells and not blank(cells["name"]):
-        values["name"] = text(cells["name"])
-    if "classification" in cells and not blank(cells["classification"]):
-        values["classification"] = _take(problems, _classification(
-            text(cells["classification"]).upper()))
-    for name, enum in (("eo_suspected", EOCategory), ("blockages", Blockage)):
+    cell = cells.get("name")
+    if cell is not None and not blank(cell):
+        values["name"] = text(cell)
+    cell = cells.get("classification")
+    if cell is not None and not blank(cell):
+        parsed = _classification(text(cell).upper())
+        values["classification"] = parsed[0]
+        if parsed[1] is not None:
+            problems.append(parsed[1])
+    for name, enum in _HAZARD_LISTS:
         if name in cells:
             listed = _listed(enum, name, cells[name])
             values[name] = None if listed[0] is None else list(listed[0])
@@ -278,15 +308,32 @@ def hazard(cells: Cells, geometry: Any, record: str, checked: Checked | None = N
     geom = None
     if geometry is None:
         problems.append(("geometry", "no geometry"))
+    elif checked is not None:
+        geom, refusal = checked
+        if refusal is not None:
+            problems.append((refusal.field, refusal.problem))
     else:
         geom = _checked_polygon(problems, geometry, record, checked)
-    _synthetic(cells, values, problems, record)
+    if "synthetic" in cells:
+        _synthetic(cells, values, problems, record)
     if problems:
         return None, problems
     return Candidate(0, code, values, geom), problems
 
 
 Parsed = tuple[Any, Problem | None]
+_HAZARD_LISTS = (("eo_suspected", EOCategory), ("blockages", Blockage))
+
+
+def _code_cell(problems: list[Problem], value: Any, record: str) -> str | None:
+    """:func:`code_of` the "code" cell, its problem added to ``problems``."""
+    try:
+        if type(value) is str and value.strip():  # what code_of makes of text
+            return check_code(value, record=record, field="code")
+        return code_of(value, record)
+    except ValidationError as exc:
+        problems.append((exc.field, exc.problem))
+        return None
 
 
 def _take(problems: list[Problem], parsed: Parsed) -> Any:

@@ -25,7 +25,7 @@ import contextlib
 import json
 import numbers
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -305,12 +305,8 @@ def store_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
     ensure_metric_frame(uow, float(np.mean(shapely.get_x(centres))),
                         float(np.mean(shapely.get_y(centres))))
     frame = uow.settings().frame
-    metric = frame.to_metric(polygons)  # its SRID goes into the EWKB written below
-    areas = _areas_m2(uow, polygons)
     dialect = uow.repo.dialect
     ids = batch.reserve_ids(uow.conn, dialect, s.hazard_areas, n)
-    polygon_v = batch.geometry_values(dialect, polygons, 4326)
-    metric_v = batch.geometry_values(dialect, metric, frame.epsg)
     now = uow.now
     lists: dict[tuple[str, ...], str] = {}
 
@@ -323,18 +319,8 @@ def store_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
     eo_json = [listed(p[1]) for p in parsed]
     blockage_json = [listed(p[2]) for p in parsed]
     none = listed([])
-    batch.insert_rows(uow.conn, dialect, s.hazard_areas, _HAZARD_COLUMNS, (
-        (ids[i], h.code, h.name, parsed[i][0], parsed[i][0], eo_json[i], none,
-         blockage_json[i], polygon_v[i], polygon_v[i], metric_v[i], areas[i], 0.0, 0.0, 0.0,
-         areas[i], "open", report_id, 1, now, now, bool(h.synthetic))
-        for i, h in enumerate(hazards)))
-    id_array = np.asarray(ids, dtype=np.int64)
-    uow.spatial.index_many(uow.conn, "hazard_areas", "geom", id_array, polygons)
-    uow.spatial.index_many(uow.conn, "hazard_areas", "remaining_m", id_array, metric)
-
     # the audit's "after" of each hazard: row_snapshot of the row just written (without
     # the derived remaining_m and the times), as JSON text
-    wkt = _wkt_or_none(polygons)
     head = {"report_id": report_id, "version": 1}
     template = ('{"code": %s, "name": %s, "classification": %s, '
                 '"declared_classification": %s, "eo_suspected": %s, "eo_confirmed": '
@@ -344,12 +330,41 @@ def store_hazards(uow: UnitOfWork, hazards: Sequence[HazardArea], *,
                 + json.dumps(head)[1:-1] + ', "synthetic": %s, "id": %d}')
     text = encode_basestring_ascii  # what json.dumps makes of a str
     classes = {c: text(c) for c in {p[0] for p in parsed}}
-    after = [template % (text(h.code), text(h.name), classes[parsed[i][0]],
-                         classes[parsed[i][0]], eo_json[i], blockage_json[i],
-                         text(wkt[i]), text(wkt[i]), areas[i], areas[i],
-                         "true" if h.synthetic else "false", ids[i])
-             for i, h in enumerate(hazards)]
-    _write_audit(uow, "hazard_area", ids, codes, after, report_id)
+    metric = np.empty(n, dtype=object)
+    areas: list[float] = []
+
+    def rows() -> Iterator[tuple]:
+        """The rows, projected and measured a slice at a time (memory stays flat, and on
+        PostGIS the server stores one slice while the next is computed); fills
+        ``metric`` and ``areas`` as it goes."""
+        for at in range(0, n, _AREA_CHUNK):
+            part = slice(at, min(at + _AREA_CHUNK, n))
+            metric[part] = frame.to_metric(polygons[part])  # its SRID goes into the EWKB
+            areas.extend(_areas_m2(uow, polygons[part]))
+            polygon_v = batch.geometry_values(dialect, polygons[part], 4326)
+            metric_v = batch.geometry_values(dialect, metric[part], frame.epsg)
+            for k, i in enumerate(range(part.start, part.stop)):
+                h, p, area = hazards[i], parsed[i], areas[i]
+                yield (ids[i], h.code, h.name, p[0], p[0], eo_json[i], none,
+                       blockage_json[i], polygon_v[k], polygon_v[k], metric_v[k], area, 0.0,
+                       0.0, 0.0, area, "open", report_id, 1, now, now, bool(h.synthetic))
+
+    def after() -> Iterator[str]:
+        """The audit's "after" of each hazard, a slice at a time (as ``rows``)."""
+        for at in range(0, n, _AREA_CHUNK):
+            wkt = _wkt_or_none(polygons[at:at + _AREA_CHUNK])
+            for k, i in enumerate(range(at, min(at + _AREA_CHUNK, n))):
+                h, p, area = hazards[i], parsed[i], areas[i]
+                yield template % (
+                    text(h.code), text(h.name), classes[p[0]], classes[p[0]], eo_json[i],
+                    blockage_json[i], text(wkt[k]), text(wkt[k]), area, area,
+                    "true" if h.synthetic else "false", ids[i])
+
+    batch.insert_rows(uow.conn, dialect, s.hazard_areas, _HAZARD_COLUMNS, rows())
+    id_array = np.asarray(ids, dtype=np.int64)
+    uow.spatial.index_many(uow.conn, "hazard_areas", "geom", id_array, polygons)
+    uow.spatial.index_many(uow.conn, "hazard_areas", "remaining_m", id_array, metric)
+    _write_audit(uow, "hazard_area", ids, codes, after(), report_id)
     _load_evidence(uow, ids, [p[3] for p in parsed], report_id)
     return StoredHazards(ids, areas, metric)
 
@@ -364,12 +379,13 @@ _AUDIT_COLUMNS = ("entity", "entity_id", "entity_code", "version", "author", "at
 
 
 def _write_audit(uow: UnitOfWork, entity: str, ids: Sequence[int], codes: Sequence[str],
-                 after: Sequence[str], report_id: int | None) -> None:
-    """'create' audit rows (version 1, nothing before) with their "after" as JSON text."""
+                 after: Iterable[str], report_id: int | None) -> None:
+    """'create' audit rows (version 1, nothing before) with their "after" as JSON text,
+    one per id (``after`` may be made as the rows are written)."""
     author, now, reason = uow.author, uow.now, uow.reason
     batch.insert_rows(uow.conn, uow.repo.dialect, s.audit_log, _AUDIT_COLUMNS, (
-        (entity, ids[i], codes[i], 1, author, now, "create", reason, report_id, "null",
-         after[i]) for i in range(len(ids))))
+        (entity, entity_id, code, 1, author, now, "create", reason, report_id, "null", after_)
+        for entity_id, code, after_ in zip(ids, codes, after, strict=True)))
 
 
 def _load_evidence(uow: UnitOfWork, hazard_ids: Sequence[int],

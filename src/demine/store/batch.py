@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    cast,
     func,
     text,
 )
@@ -102,10 +104,25 @@ def one_of(dialect: str, column: Any, values: Sequence[Any]) -> ColumnElement[bo
     values = list(values)
     element = Integer() if isinstance(column.type, Integer) else String()
     if dialect == "postgresql":
+        literal = _array_literal(values)
+        if literal is not None:  # the server reads it as the driver would send the list
+            return column == any_(cast(bindparam(None, literal, type_=Text()),
+                                       ARRAY(element)))
         return column == any_(bindparam(None, values, type_=ARRAY(element)))
     listed = text("SELECT value FROM json_each(:values)").bindparams(
         bindparam("values", json.dumps(values), unique=True))
     return column.in_(listed.columns(value=element))
+
+
+def _array_literal(values: list[Any]) -> str | None:
+    """A PostgreSQL array literal of text or whole numbers (``{"a","b \\"c\\""}``), or
+    None for other values; made in one join, where the driver adapts each value."""
+    if all(type(v) is str for v in values):
+        return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                              for v in values) + "}"
+    if all(type(v) is int for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    return None
 
 
 def reserve_ids(conn: Any, dialect: str, table: Table, count: int) -> list[int]:
@@ -118,22 +135,39 @@ def reserve_ids(conn: Any, dialect: str, table: Table, count: int) -> list[int]:
     if count <= 0:
         return []
     if dialect == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        ids = conn.execute(sa_select(func.nextval(sequence)).select_from(
-            func.generate_series(1, count))).scalars().all()
-        return sorted(int(i) for i in ids)
+        # Normally nobody else draws from the sequence meanwhile and the ids are one run:
+        # the server says so (count distinct values from min to max) instead of sending
+        # every id; otherwise it sends them all. The sequence is looked up once.
+        low, high, listed = conn.execute(text(
+            "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL "
+            "ELSE array_agg(id ORDER BY id) END FROM (SELECT nextval((SELECT "
+            "pg_get_serial_sequence(:table, 'id')::regclass)) AS id "
+            "FROM generate_series(1, :count)) AS t"
+        ), {"table": table.name, "count": count}).one()
+        if listed is not None:
+            return [int(i) for i in listed]
+        return list(range(int(low), int(high) + 1))
     top = conn.execute(sa_select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(int(top) + 1, int(top) + 1 + count))
 
 
 def insert_rows(conn: Any, dialect: str, table: Table, columns: Sequence[str],
                 rows: Iterable[Sequence[Any]]) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order, values as the module doc says)."""
+    """Insert ``rows`` (tuples in ``columns`` order, values as the module doc says).
+
+    ``rows`` may be a generator that computes its rows batch by batch: on PostgreSQL
+    the rows already made are sent (by a worker thread) and stored by the server while
+    the next ones are computed. It must not use ``conn`` itself.
+    """
     raw = conn.connection.driver_connection
     if dialect == "postgresql":
         names = ", ".join(columns)
+        # A worker thread sends the rows while this one makes the next ones: the server
+        # stores (indexes, checks keys) one batch while ``rows``, when it computes its
+        # values as it goes, computes the next.
         with raw.cursor() as cursor, cursor.copy(
-                f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)",
+                writer=QueuedLibpqWriter(cursor)) as copy:
             copy.set_types([_pg_type(table, c) for c in columns])
             for row in rows:
                 copy.write_row(row)
