@@ -233,7 +233,8 @@ def _check_rows(table, layer: str, columns: dict[str, str], rejected: list[Rejec
             candidate, problems = rows_.hazard(cells, geometry, record, checked.get(i))
         if row in bad_rows:  # its geometry was unreadable: already named by the reader
             candidate, problems = None, [p for p in problems if p[0] != "geometry"]
-        rejected.extend(Rejection(table.file, row, fld, why) for fld, why in problems)
+        if problems:
+            rejected.extend(Rejection(table.file, row, fld, why) for fld, why in problems)
         if candidate is not None:
             candidate.row = row
             out.append(candidate)

@@ -206,12 +206,13 @@ def store_draft(uow: UnitOfWork, *, organisation_code: str, info_date: date,
         "code": code, "status": ReportStatus.DRAFT.value, "info_date": info_date,
         "author": uow.author, "organisation_id": org_id, "summary": summary,
         "synthetic": synthetic})
-    rows = []
-    for seq, (kind, payload, change) in enumerate(stored, start=1):
-        codes = hazard_codes_touched(change)
-        rows.append((report_id, seq, kind.value, payload, next(iter(codes)) if codes else None))
+
+    def rows():  # made while the COPY sends the ones before (batch.insert_rows)
+        for seq, (kind, payload, change) in enumerate(stored, start=1):
+            codes = hazard_codes_touched(change)
+            yield report_id, seq, kind.value, payload, next(iter(codes)) if codes else None
     batch.insert_rows(uow.conn, uow.repo.dialect, s.report_entries,
-                      ("report_id", "seq", "kind", "payload", "hazard_code"), rows)
+                      ("report_id", "seq", "kind", "payload", "hazard_code"), rows())
     return Draft(code, report_id, tuple((seq, change) for seq, (_, _, change)
                                         in enumerate(stored, start=1)))
 
