@@ -14,6 +14,7 @@ from demine.planning.lp_bound import (
     BackgroundBound,
     Pools,
     bucket_edges,
+    buckets_for,
     eligibility_pools,
     time_indexed_bound,
 )
@@ -102,6 +103,12 @@ def test_a_large_plan_takes_its_bound_from_the_child(monkeypatch):
     monkeypatch.setattr(schedule, "LP_INLINE_JOBS", 10**6)
     inline = plan_district(sites, sett, assets, time_limit=10, use_cpsat=False)
     assert plan.stats["lp_bound"] == pytest.approx(inline.stats["lp_bound"])
+
+
+def test_the_buckets_fit_the_time_a_plan_has():
+    assert buckets_for(1_592, 60) == 64  # the bench district: 21 s of 60
+    assert buckets_for(1_592, 20) == 30
+    assert buckets_for(30, 1) == 64 and buckets_for(100_000, 10) == 16
 
 
 def test_buckets_start_at_one_day_and_reach_past_the_horizon():

@@ -43,9 +43,20 @@ from ortools.linear_solver import pywraplp
 from demine.planning.problem import Problem
 
 #: Buckets over the horizon (see :func:`bucket_edges`): fewer means a faster LP and a
-#: weaker bound. On the bench district (1,592 items, a 618-day first plan): 40 buckets
-#: 12.07 M in 10 s, 64 buckets 12.41 M in 29 s, 96 buckets 12.52 M in 62 s.
-BUCKETS = 48
+#: weaker bound. On the bench district (1,592 items, a 618-day first plan, idle 2-core
+#: machine): 48 buckets 12.18 M in 13 s, 64 buckets 12.41 M in 21 s, 96 buckets
+#: 12.52 M in 44 s (the best plan found: 15.4 M).
+BUCKETS = 64
+#: Seconds GLOP took per item-bucket variable there (21 s for 1,592 x 64), to fit the
+#: buckets to the time a plan has (:func:`buckets_for`).
+SECONDS_PER_VARIABLE = 21.0 / (1_592 * 64)
+
+
+def buckets_for(n_items: int, seconds: float) -> int:
+    """As many buckets (at most :data:`BUCKETS`, at least 16) as should solve in half of
+    ``seconds`` on a machine like the bench's; a slower one only loses the LP bound."""
+    fit = 0.5 * seconds / (SECONDS_PER_VARIABLE * max(1, n_items))
+    return int(min(BUCKETS, max(16, fit)))
 #: The LP's value is shaved by this share before it is reported, for GLOP's tolerances.
 SAFETY = 1e-6
 

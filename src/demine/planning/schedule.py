@@ -48,7 +48,13 @@ from demine.planning.cpsat_model import solve_cpsat
 from demine.planning.dispatch import atc_best
 from demine.planning.group_order import search_order
 from demine.planning.local_search import ils
-from demine.planning.lp_bound import BackgroundBound, Pools, eligibility_pools, time_indexed_bound
+from demine.planning.lp_bound import (
+    BackgroundBound,
+    Pools,
+    buckets_for,
+    eligibility_pools,
+    time_indexed_bound,
+)
 from demine.planning.priority import HazardFacts
 from demine.planning.problem import EPS, Problem, Sequences, evaluate
 
@@ -373,9 +379,11 @@ def _start_lp_bound(model: Model, seqs: Sequences, seconds: float) -> Background
     machines = tuple(a for a, x in enumerate(model.assets) if x.type in MACHINES)
     pools = Pools(speed, eligibility_pools(pb, (model.verifier_assets, machines)))
     horizon = max(1.0, float(evaluate(pb, seqs).finish.max()))
+    buckets = buckets_for(pb.n_jobs, seconds)
     if pb.n_jobs < LP_INLINE_JOBS:
-        return _Settled(time_indexed_bound(pb, pools, horizon=horizon, time_limit=seconds))
-    return BackgroundBound(pb, pools, horizon=horizon, time_limit=seconds)
+        return _Settled(time_indexed_bound(pb, pools, horizon=horizon, buckets=buckets,
+                                           time_limit=seconds))
+    return BackgroundBound(pb, pools, horizon=horizon, buckets=buckets, time_limit=seconds)
 
 
 class _Settled:
