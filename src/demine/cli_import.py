@@ -41,6 +41,19 @@ def _print_rejections(rejected: list[Rejection]) -> None:
                   "--report rejects.csv")
 
 
+def _print_updates(summary: ImportSummary) -> None:
+    """Which records the import changes and in which fields (values stay in the file)."""
+    verb = "would be updated" if summary.dry_run else "updated"
+    if summary.report_code and not summary.dry_run:
+        verb = f"revised in {summary.report_code}"
+    table = Table("row", "code", "fields", title=f"{verb}", title_justify="left")
+    for u in summary.updates[:SHOWN_REJECTIONS]:
+        table.add_row(str(u.row), u.code, ", ".join(u.fields))
+    console.print(table)
+    if len(summary.updates) > SHOWN_REJECTIONS:
+        console.print(f"... and {len(summary.updates) - SHOWN_REJECTIONS} more")
+
+
 def _print_summary(summary: ImportSummary) -> None:
     verb = "would be " if summary.dry_run else ""
     table = Table("", "records", title=f"{summary.file} -> {summary.layer}"
@@ -127,6 +140,8 @@ def _run(file: Path, layer: str, mapping: Path | None, crs: str | None, skip_inv
             err.print(f"rejection report written to {report} "
                       f"({len(summary.rejected)} problems)")
         _print_rejections(summary.rejected)
+    if summary.updates:
+        _print_updates(summary)
     _print_summary(summary)
     if summary.refused:
         err.print(f"[bold red]error:[/] file {summary.file}: refused; nothing was imported "

@@ -26,7 +26,7 @@ from demine.domain.changes import parse_change
 from demine.domain.entities import Organisation
 from demine.domain.errors import RuleViolation, ValidationError
 from demine.domain.vocab import OrganisationKind
-from demine.io.imports import import_file
+from demine.io.imports import Update, import_file
 from demine.service import reference, reports
 from demine.store import Repository
 from demine.store import schema as s
@@ -512,9 +512,13 @@ def test_changed_hazard_attributes_become_a_new_version_through_the_imports_repo
     _setup_orgs(repo)
     import_file(repo, _hazard_file(tmp_path), "hazards", author="im.national",
                 organisation_code="MAC", approve=True)
+    dry = import_file(repo, _revised_file(tmp_path, "revised.gpkg"), "hazards",
+                      author="im.national", organisation_code="MAC", dry_run=True)
+    assert dry.updates == [Update(1, "HA-1", ("classification", "eo_suspected", "name"))]
     summary = import_file(repo, _revised_file(tmp_path, "revised.gpkg"), "hazards",
                           author="im.national", organisation_code="MAC", approve=True)
     assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 1)
+    assert summary.updates == dry.updates
     with repo.reader() as uow:
         report = uow.require(s.reports, summary.report_code)
         ha1, ha2 = uow.require(s.hazard_areas, "HA-1"), uow.require(s.hazard_areas, "HA-2")
@@ -608,6 +612,21 @@ def test_a_hazard_revision_entry_refuses_the_boundary_and_blank_names() -> None:
 
 def run(*args: str, db: str) -> subprocess.CompletedProcess:
     return run_cli(*args, db=db, ok=False)
+
+
+def test_cli_dry_run_lists_what_each_update_changes(db_url: str, tmp_path: Path) -> None:
+    repo = Repository.open(db_url)
+    _setup_orgs(repo)
+    import_file(repo, _hazard_file(tmp_path), "hazards", author="im", organisation_code="MAC",
+                approve=True)
+    repo.close()
+    dry = run("import", str(_revised_file(tmp_path, "revised.gpkg")), "--layer", "hazards",
+              "--org", "MAC", "--dry-run", db=db_url)
+    assert dry.returncode == 0, dry.stderr
+    lines = [" ".join(line.split()) for line in dry.stdout.splitlines()]
+    assert "would be updated" in lines
+    row = "│ 1 │ HA-1 │ classification, eo_suspected, name"
+    assert any(line.startswith(row) for line in lines), dry.stdout
 
 
 def test_cli_refuses_reports_and_skips(db_url: str, tmp_path: Path) -> None:

@@ -84,6 +84,16 @@ _PROGRESS_EVERY = 500
 Progress = Callable[[str, int, int], None]
 
 
+@dataclass(frozen=True, order=True)
+class Update:
+    """A record the import changes: its row, its code and the fields it changes (names
+    only: a victims list is personal data)."""
+
+    row: int
+    code: str
+    fields: tuple[str, ...]
+
+
 @dataclass
 class ImportSummary:
     """What an import did (or, for a dry run or a refused file, would have done)."""
@@ -96,6 +106,8 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    #: what the updated records change, in row order (a dry run's "what would change")
+    updates: list[Update] = field(default_factory=list)
     report_code: str | None = None
     dry_run: bool = False
     refused: bool = False
@@ -177,11 +189,14 @@ def import_file(repo: Repository, path: Path | str, layer: str, *, author: str,
     summary.rejected = sorted(rejected, key=lambda r: (r.row, r.field))
     summary.created, summary.updated, summary.unchanged = (
         len(plan.new), len(plan.changed), plan.unchanged)
+    summary.updates = sorted(Update(c.row, c.code or "", tuple(sorted(changed)))
+                             for c, _row, changed in plan.changed)
     if dry_run:
         return summary
     if summary.rejected and not skip_invalid:
         summary.refused = True
         summary.created = summary.updated = summary.unchanged = 0
+        summary.updates = []
         return summary
     reason = f"import {table.file}"
     if layer == "settlements":
@@ -719,5 +734,5 @@ def _synthetic(entry: tuple[str, dict[str, Any]] | reports.Prepared) -> bool:
     return bool(entry[1].get("synthetic"))
 
 
-__all__ = ["FIELDS", "MAX_DISTANCE_FROM_PROJECT_KM", "ImportSummary", "Rejection",
+__all__ = ["FIELDS", "MAX_DISTANCE_FROM_PROJECT_KM", "ImportSummary", "Rejection", "Update",
            "import_file"]
