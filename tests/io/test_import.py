@@ -20,6 +20,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 from sqlalchemy import func, select
+from store_rows import audit_of, reverse_report
 from store_rows import snapshot as rows_of
 
 from demine.domain.changes import parse_change
@@ -27,7 +28,7 @@ from demine.domain.entities import Organisation
 from demine.domain.errors import RuleViolation, ValidationError
 from demine.domain.vocab import OrganisationKind
 from demine.io.imports import Update, import_file
-from demine.service import reference, reports
+from demine.service import reference
 from demine.store import Repository
 from demine.store import schema as s
 from demine_cli import run as run_cli
@@ -499,14 +500,6 @@ def _revised_file(tmp_path: Path, name: str, hazard_name: str = "South field",
     return write(frame, tmp_path / name)
 
 
-def _audit_of(repo: Repository, code: str) -> list[dict]:
-    a = s.audit_log
-    with repo.reader() as uow:
-        return [dict(r) for r in uow.conn.execute(
-            select(a).where(a.c.entity == "hazard_area", a.c.entity_code == code)
-            .order_by(a.c.id)).mappings()]
-
-
 def test_changed_hazard_attributes_become_a_new_version_through_the_imports_report(
         repo: Repository, tmp_path: Path) -> None:
     _setup_orgs(repo)
@@ -533,7 +526,7 @@ def test_changed_hazard_attributes_become_a_new_version_through_the_imports_repo
             ha1["eo_suspected"], ha1["version"]) == ("South field", "CHA", "CHA",
                                                     ["at_mine"], 3)  # revised, refolded
     assert ha2["version"] == 1
-    revision, refold = _audit_of(repo, "HA-1")[-2:]
+    revision, refold = audit_of(repo, "hazard_area", "HA-1")[-2:]
     assert (refold["action"], refold["after"]["classification"]) == ("rebuild", "CHA")
     assert (revision["action"], revision["report_id"], revision["author"]) == (
         "revise", report["id"], "im.national")
@@ -577,24 +570,17 @@ def test_a_revision_is_reversed_from_its_audit_and_not_over_a_later_one(
     later = import_file(repo, _revised_file(tmp_path, "b.gpkg", eo="uxo"), "hazards",
                         author="im", organisation_code="MAC", approve=True).report_code
 
-    def reverse(code: str) -> None:
-        drafted = reports.create_draft(
-            repo, author="im", organisation_code="MAC", info_date=date(2026, 10, 1),
-            entries=[("reversal", {"report_code": code, "reason": "wrong file"})])
-        reports.submit(repo, drafted, "im")
-        reports.approve(repo, drafted, "im")
-
     with pytest.raises(RuleViolation, match="eo_suspected was revised again"):
-        reverse(revised)
-    reverse(later)
+        reverse_report(repo, revised)
+    reverse_report(repo, later)
     with repo.reader() as uow:
         assert uow.require(s.hazard_areas, "HA-1")["eo_suspected"] == ["at_mine"]
-    reverse(revised)
+    reverse_report(repo, revised)
     with repo.reader() as uow:
         ha1 = uow.require(s.hazard_areas, "HA-1")
     assert (ha1["name"], ha1["declared_classification"], ha1["classification"],
             sorted(ha1["eo_suspected"])) == ("North field", "SHA", "SHA", ["ap_mine", "uxo"])
-    assert [r["action"] for r in _audit_of(repo, "HA-1")
+    assert [r["action"] for r in audit_of(repo, "hazard_area", "HA-1")
             if r["action"] in ("revise", "reverse")] == [
         "revise", "revise", "reverse", "reverse"]
 

@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 from shapely.geometry import Point, box
 from sqlalchemy import func, select
+from store_rows import audit_of, reverse_report
 from store_rows import snapshot as rows_of
 
 from demine.domain.changes import parse_change
@@ -356,22 +357,6 @@ def _live(victims: list[dict]) -> list[tuple]:
     return [(v["outcome"], v["sex"], v["age"]) for v in victims if not v["void"]]
 
 
-def _accident_audit(repo: Repository, code: str) -> list[dict]:
-    a = s.audit_log
-    with repo.reader() as uow:
-        return [dict(r) for r in uow.conn.execute(
-            select(a).where(a.c.entity == "accident", a.c.entity_code == code)
-            .order_by(a.c.id)).mappings()]
-
-
-def _reverse(repo: Repository, code: str) -> None:
-    drafted = reports.create_draft(
-        repo, author="im", organisation_code="MAC", info_date=date(2026, 10, 1),
-        entries=[("reversal", {"report_code": code, "reason": "wrong file"})])
-    reports.submit(repo, drafted, "im")
-    reports.approve(repo, drafted, "im")
-
-
 def test_a_changed_accident_becomes_a_revision_and_its_replaced_victims_stay_void(
         field: Repository, tmp_path: Path) -> None:
     _accidents_on_record(field, tmp_path)
@@ -400,7 +385,7 @@ def test_a_changed_accident_becomes_a_revision_and_its_replaced_victims_stay_voi
         ("killed", 71, report["id"]), ("injured", None, report["id"])]
     assert {v["report_id"] for v in victims if not v["void"]} == {report["id"]}
     assert _live(_victims_of(field, "ACC-1")) == [("injured", "male", 34)]  # untouched
-    revision = _accident_audit(field, "ACC-2")[-1]
+    revision = audit_of(field, "accident", "ACC-2")[-1]
     assert (revision["action"], revision["report_id"], revision["version"]) == (
         "revise", report["id"], 2)
     assert (revision["before"]["victims"], revision["after"]["victims"]) == (2, 3)
@@ -503,15 +488,15 @@ def test_an_accident_revision_is_reversed_with_its_victims_and_not_over_a_later_
     r1 = revise("r1.gpkg", narrative="At the well", acc2_victims=CORRECTED, acc2_point=moved)
     r2 = revise("r2.gpkg", narrative="At the well", acc2_point=moved)  # victims as at first
     with pytest.raises(RuleViolation, match="ACC-2: victims were revised again after report"):
-        _reverse(field, r1)
-    _reverse(field, r2)
+        reverse_report(field, r1)
+    reverse_report(field, r2)
     assert _live(_victims_of(field, "ACC-2")) == [("killed", "female", 71),
                                                   ("killed", "male", 9), ("injured", "male", 40)]
     r3 = revise("r3.gpkg", narrative="By the road", acc2_victims=CORRECTED, acc2_point=moved)
     with pytest.raises(RuleViolation, match="ACC-2: narrative was revised again after report"):
-        _reverse(field, r1)
-    _reverse(field, r3)
-    _reverse(field, r1)
+        reverse_report(field, r1)
+    reverse_report(field, r3)
+    reverse_report(field, r1)
     with field.reader() as uow:
         acc2 = uow.require(s.accidents, "ACC-2")
         r1_id = uow.require(s.reports, r1)["id"]
@@ -521,9 +506,9 @@ def test_an_accident_revision_is_reversed_with_its_victims_and_not_over_a_later_
     victims = _victims_of(field, "ACC-2")
     assert [v["id"] for v in victims if not v["void"]] == [v["id"] for v in original]
     assert {v["voided_by_report_id"] for v in victims if v["report_id"] == r1_id} != {None}
-    assert [r["action"] for r in _accident_audit(field, "ACC-2")][1:] == [
+    assert [r["action"] for r in audit_of(field, "accident", "ACC-2")][1:] == [
         "revise", "revise", "reverse", "revise", "reverse", "reverse"]
-    assert _accident_audit(field, "ACC-2")[-1]["after"]["victims"] == 2
+    assert audit_of(field, "accident", "ACC-2")[-1]["after"]["victims"] == 2
     again = import_file(field, accidents_file(tmp_path / "first-again.gpkg"), "accidents",
                         author="op", organisation_code="OP1")
     assert (again.updated, again.unchanged, again.report_code) == (0, 2, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_schedule import FLAIL, MDD, MT, brute_force
+from test_schedule import MDD, MT, brute_force, small_district
 
 from demine.domain.vocab import AssetType as T
 from demine.planning import schedule
@@ -47,14 +47,7 @@ def test_never_above_the_brute_forced_optimum_of_an_engine_problem(seed):
 @pytest.mark.parametrize("seed", range(5))
 def test_never_above_the_optimum_of_a_small_district(seed):
     """The districts test_schedule brute-forces: machines, verification, AT land."""
-    rng = np.random.default_rng(seed)
-    sites = [Site(f"HA-{k}", float(rng.integers(500, 3_000)), x=float(rng.uniform(0, 1e5)),
-                  terrain=str(rng.choice(["open", "scrub"])), at=bool(rng.random() < 0.3))
-             for k in range(3)]
-    sett = [Settlement("A", int(rng.integers(10, 500)), ("HA-0", "HA-1")),
-            Settlement("B", int(rng.integers(10, 500)), ("HA-2",))]
-    assets = [MT, FLAIL, Asset("MDD-2", T.MDD_TEAM, productivity_m2_day=850,
-                               unavailable=((2, 4),))]
+    sites, sett, assets = small_district(seed)
     model = build_model(sites, sett, assets)
     opt = brute_force(model.problem)
     plan = plan_district(sites, sett, assets, time_limit=20)

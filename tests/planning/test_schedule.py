@@ -193,8 +193,9 @@ def test_reopening_day_is_the_last_blocker_release():
         plan.reopening_day["B"] + 50 * plan.reopening_day["C"]
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_small_district_optimum_matches_brute_force(seed):
+def small_district(seed: int) -> tuple[list[Site], list[Settlement], list[Asset]]:
+    """Three hazards, two settlements, a manual team, a flail and an MDD team with a
+    break: small enough to brute-force (4-6 items for seeds 0-4)."""
     rng = np.random.default_rng(seed)
     sites = [Site(f"HA-{k}", float(rng.integers(500, 3_000)), x=float(rng.uniform(0, 1e5)),
                   terrain=str(rng.choice(["open", "scrub"])), at=bool(rng.random() < 0.3))
@@ -203,6 +204,12 @@ def test_small_district_optimum_matches_brute_force(seed):
             Settlement("B", int(rng.integers(10, 500)), ("HA-2",))]
     assets = [MT, FLAIL, Asset("MDD-2", T.MDD_TEAM, productivity_m2_day=850,
                                unavailable=((2, 4),))]
+    return sites, sett, assets
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_small_district_optimum_matches_brute_force(seed):
+    sites, sett, assets = small_district(seed)
     model = build_model(sites, sett, assets)
     # these seeds give 4-6 items; brute force beyond that would take too long
     assert model.problem.n_jobs <= 6

@@ -706,6 +706,16 @@ def _restore_inspected_status(uow: UnitOfWork, report: dict, target: dict,
             action="reverse", report_id=report["id"], reason=reason)
 
 
+def _revisions(uow: UnitOfWork, report_id: int, entity: str) -> list:
+    """The revisions a report made of ``entity`` records, latest first, from the audit:
+    (id, code, before, after)."""
+    a = s.audit_log
+    return uow.conn.execute(
+        select(a.c.entity_id, a.c.entity_code, a.c.before, a.c.after)
+        .where(a.c.report_id == report_id, a.c.entity == entity, a.c.action == "revise")
+        .order_by(a.c.id.desc())).all()
+
+
 def _undo_revisions(uow: UnitOfWork, label: str, target_code: str, target_id: int,
                     report_id: int, reason: str) -> list[int]:
     """Put back what the target report's hazard revisions changed; the hazards touched.
@@ -714,13 +724,8 @@ def _undo_revisions(uow: UnitOfWork, label: str, target_code: str, target_id: in
     since is not silently overwritten: the reversal is refused, naming the hazard and
     the field, so the later correction is reversed (or kept) first.
     """
-    a = s.audit_log
-    revised = uow.conn.execute(
-        select(a.c.entity_id, a.c.entity_code, a.c.before, a.c.after)
-        .where(a.c.report_id == target_id, a.c.entity == "hazard_area",
-               a.c.action == "revise").order_by(a.c.id.desc())).all()
     touched: list[int] = []
-    for hid, code, before, after in revised:
+    for hid, code, before, after in _revisions(uow, target_id, "hazard_area"):
         current = uow.row(s.hazard_areas, id=hid, for_update=True)
         restore = {}
         for column in _REVISED_COLUMNS.values():
@@ -748,13 +753,8 @@ def _undo_accident_revisions(uow: UnitOfWork, label: str, target_code: str, targ
     revised again since is not overwritten: the reversal is refused naming the accident
     and the field.
     """
-    a = s.audit_log
-    revised = uow.conn.execute(
-        select(a.c.entity_id, a.c.entity_code, a.c.before, a.c.after)
-        .where(a.c.report_id == target_id, a.c.entity == "accident",
-               a.c.action == "revise").order_by(a.c.id.desc())).all()
     undone: list[int] = []
-    for aid, code, before, after in revised:
+    for aid, code, before, after in _revisions(uow, target_id, "accident"):
         current = uow.row(s.accidents, id=aid, for_update=True)
         restore: dict[str, Any] = {}
         for column in _ACCIDENT_COLUMNS.values():
