@@ -10,6 +10,7 @@ from test_schedule import MDD, MT, brute_force, small_district
 from demine.domain.vocab import AssetType as T
 from demine.planning import schedule
 from demine.planning.assets import Asset
+from demine.planning.group_order import list_schedule, repair_deadlines, search_order
 from demine.planning.lp_bound import (
     BackgroundBound,
     Pools,
@@ -17,8 +18,9 @@ from demine.planning.lp_bound import (
     buckets_for,
     eligibility_pools,
     time_indexed_bound,
+    time_indexed_relaxation,
 )
-from demine.planning.problem import Problem
+from demine.planning.problem import Problem, evaluate
 from demine.planning.schedule import Settlement, Site, build_model, fluid_bound, plan_district
 
 
@@ -82,7 +84,7 @@ def test_the_child_process_gives_the_in_line_answer_and_is_stopped_when_late():
     pools = _pools(pb)
     inline = time_indexed_bound(pb, pools, horizon=120, buckets=20, time_limit=30)
     child = BackgroundBound(pb, pools, horizon=120, buckets=20, time_limit=30)
-    assert child.result(timeout=60) == pytest.approx(inline)
+    assert child.result(timeout=60).bound == pytest.approx(inline)
     assert not child._process.is_alive()
     late = BackgroundBound(pb, pools, horizon=120, time_limit=30)
     assert late.result(timeout=0.0) is None  # asked before it could answer
@@ -109,3 +111,32 @@ def test_buckets_start_at_one_day_and_reach_past_the_horizon():
     assert len(edges) == 65 and edges[0] == 0 and edges[-1] >= 618
     lengths = np.diff(edges)
     assert lengths[0] == 1 and (np.diff(lengths) >= 0).all() and lengths[-1] > 5
+
+
+def test_the_lp_orders_the_settlements_and_the_search_starts_from_the_better_order():
+    sites, sett, assets = _long_items_district()
+    model = build_model(sites, sett, assets)
+    pb = model.problem
+    solved = time_indexed_relaxation(pb, _pools(pb), horizon=120, buckets=20)
+    assert solved is not None and len(solved.group_completion) == len(pb.groups)
+    assert solved.bound == pytest.approx(time_indexed_bound(pb, _pools(pb), horizon=120,
+                                                            buckets=20))
+    # the big village's hazard is long: in the LP, as in any plan, it reopens late
+    big = model.group_names.index("BIG")
+    assert solved.group_completion[big] >= 14
+    plan = plan_district(sites, sett, assets, time_limit=10, use_cpsat=False)
+    assert "lp_order_objective" in plan.stats
+    assert plan.objective <= plan.stats["lp_order_objective"] + 1e-6
+    assert plan.objective <= plan.stats["group_order_objective"] + 1e-6
+
+
+def test_the_order_search_starts_where_told_and_stops_when_asked():
+    model = build_model(*_long_items_district())
+    pb = model.problem
+    backwards = list(range(len(pb.groups)))[::-1]
+    order, _seqs, obj = repair_deadlines(pb, backwards)
+    _got_seqs, got_obj, got_order = search_order(pb, initial=backwards, stop=lambda: True)
+    assert (got_order, got_obj) == (order, pytest.approx(obj))  # not one move
+    assert evaluate(pb, list_schedule(pb, got_order)).objective == pytest.approx(got_obj)
+    _, searched, _ = search_order(pb, initial=backwards, max_moves=300)
+    assert searched <= obj + 1e-9

@@ -212,8 +212,10 @@ class _Incremental:
 def search_order(
     problem: Problem, *, seed: int = 0, deadline: float | None = None,
     max_moves: int = 2_000, clock: Callable[[], float] = time.perf_counter,
+    initial: Sequence[int] | None = None, stop: Callable[[], bool] | None = None,
 ) -> tuple[Sequences, float, list[int]]:
-    """Smith's order improved by moving single groups; stops at ``max_moves`` or ``deadline``.
+    """Smith's order (or ``initial``) improved by moving single groups; stops at
+    ``max_moves``, ``deadline`` or when ``stop()`` says so (checked every 50 moves).
 
     A move takes a random group and re-inserts it a random distance earlier or later;
     it is kept when the evaluated objective does not get worse. Deterministic for a
@@ -222,14 +224,17 @@ def search_order(
     if not problem.groups:
         raise ValueError("no groups to order")
     rng = np.random.default_rng(seed)
-    order, seqs, best = repair_deadlines(problem, smith_order(problem))
+    start = list(initial) if initial is not None else smith_order(problem)
+    order, seqs, best = repair_deadlines(problem, start)
     try:
         inc: _Incremental | None = _Incremental(problem, order)
     except ValueError:
         inc = None
     k = len(order)
-    for _ in range(max_moves if k > 1 else 0):
+    for move in range(max_moves if k > 1 else 0):
         if deadline is not None and clock() >= deadline:
+            break
+        if stop is not None and move % 50 == 0 and stop():
             break
         i = int(rng.integers(k))
         span = max(1, k // 10)

@@ -29,6 +29,11 @@ The value is used only when GLOP reports the LP solved to optimality: a primal v
 short of the optimum is not a bound. A national plan builds and solves the LP in a
 child process (:class:`BackgroundBound`) on the machine's other core while the search
 runs.
+
+The LP also says in which order the settlements reopen in its solution. Followed by a
+list schedule (:func:`demine.planning.group_order.list_schedule`), that order is a good
+plan in its own right: on the bench district 14.77 M people-days at once, against
+15.40 M for 60 s of search from Smith's order, so the planner searches on from it.
 """
 
 from __future__ import annotations
@@ -70,6 +75,15 @@ class Pools:
     pools: tuple[tuple[int, ...], ...]
 
 
+@dataclass(frozen=True)
+class Relaxation:
+    """The LP solved: its optimum (the bound) and each group's completion in it, an
+    order for the groups that a list schedule can follow (:mod:`group_order`)."""
+
+    bound: float
+    group_completion: np.ndarray
+
+
 def time_indexed_bound(pb: Problem, pools: Pools, *, horizon: float,
                        buckets: int = BUCKETS, time_limit: float | None = None
                        ) -> float | None:
@@ -78,6 +92,15 @@ def time_indexed_bound(pb: Problem, pools: Pools, *, horizon: float,
     ``horizon``: where the open-ended last bucket begins (e.g. a known plan's makespan;
     any value is valid, a close one is tight).
     """
+    solved = time_indexed_relaxation(pb, pools, horizon=horizon, buckets=buckets,
+                                     time_limit=time_limit)
+    return None if solved is None else solved.bound
+
+
+def time_indexed_relaxation(pb: Problem, pools: Pools, *, horizon: float,
+                            buckets: int = BUCKETS, time_limit: float | None = None
+                            ) -> Relaxation | None:
+    """:func:`time_indexed_bound` with the groups' completions in the LP's solution."""
     n, m = pb.n_jobs, pb.n_assets
     elig = np.isfinite(pb.proc)
     speed = pools.speed
@@ -128,12 +151,14 @@ def time_indexed_bound(pb: Problem, pools: Pools, *, horizon: float,
     for i, j in pb.precedence:
         s.Add(completion[j] >= completion[i] + float(dur[j]))
     objective = []
+    latest_of: list[pywraplp.Variable] = []
     if pb.groups and pb.group_weight is not None:
         for group, w in zip(pb.groups, pb.group_weight, strict=True):
             latest = s.NumVar(0.0, inf, "")
             for j in group:
                 s.Add(latest >= completion[j])
             objective.append(float(w) * latest)
+            latest_of.append(latest)
     for j in range(n):
         if pb.completion_weight[j]:
             objective.append(float(pb.completion_weight[j]) * completion[j])
@@ -142,11 +167,12 @@ def time_indexed_bound(pb: Problem, pools: Pools, *, horizon: float,
             s.Add(late >= completion[j] - float(pb.due[j]))
             objective.append(float(pb.weight[j]) * late)
     if not objective:
-        return 0.0
+        return Relaxation(0.0, np.zeros(0))
     s.Minimize(sum(objective))
     if s.Solve() != pywraplp.Solver.OPTIMAL:
         return None
-    return s.Objective().Value() * (1 - SAFETY)
+    return Relaxation(s.Objective().Value() * (1 - SAFETY),
+                      np.array([v.solution_value() for v in latest_of]))
 
 
 def bucket_edges(horizon: float, buckets: int) -> np.ndarray:
@@ -186,14 +212,14 @@ def eligibility_pools(pb: Problem, named: Sequence[Sequence[int]]) -> tuple[tupl
 def _child(conn, pb: Problem, pools: Pools, horizon: float, buckets: int,
            time_limit: float) -> None:
     try:
-        conn.send(time_indexed_bound(pb, pools, horizon=horizon, buckets=buckets,
-                                     time_limit=time_limit))
+        conn.send(time_indexed_relaxation(pb, pools, horizon=horizon, buckets=buckets,
+                                          time_limit=time_limit))
     finally:
         conn.close()
 
 
 class BackgroundBound:
-    """:func:`time_indexed_bound` in a child process, so the search keeps its core.
+    """:func:`time_indexed_relaxation` in a child process, so the search keeps its core.
 
     ``result`` waits at most ``timeout`` seconds, then stops the child; None when the
     LP was not solved to optimality in time (then only the other bounds count).
@@ -215,7 +241,7 @@ class BackgroundBound:
         """Whether the answer is in (never blocks)."""
         return not self._conn.closed and self._conn.poll(0)
 
-    def result(self, timeout: float) -> float | None:
+    def result(self, timeout: float) -> Relaxation | None:
         if self._conn.closed:
             return None
         try:

@@ -46,14 +46,20 @@ from demine.domain.vocab import EOCategory
 from demine.planning.assets import DENSITIES, MACHINES, TERRAINS, VERIFIERS, Asset, Rules
 from demine.planning.cpsat_model import solve_cpsat
 from demine.planning.dispatch import atc_best
-from demine.planning.group_order import search_order
+from demine.planning.group_order import (
+    list_schedule,
+    repair_deadlines,
+    search_order,
+    smith_order,
+)
 from demine.planning.local_search import ils
 from demine.planning.lp_bound import (
     BackgroundBound,
     Pools,
+    Relaxation,
     buckets_for,
     eligibility_pools,
-    time_indexed_bound,
+    time_indexed_relaxation,
 )
 from demine.planning.priority import HazardFacts
 from demine.planning.problem import EPS, Problem, Sequences, evaluate
@@ -381,21 +387,21 @@ def _start_lp_bound(model: Model, seqs: Sequences, seconds: float) -> Background
     horizon = max(1.0, float(evaluate(pb, seqs).finish.max()))
     buckets = buckets_for(pb.n_jobs, seconds)
     if pb.n_jobs < LP_INLINE_JOBS:
-        return _Settled(time_indexed_bound(pb, pools, horizon=horizon, buckets=buckets,
-                                           time_limit=seconds))
+        return _Settled(time_indexed_relaxation(pb, pools, horizon=horizon, buckets=buckets,
+                                                time_limit=seconds))
     return BackgroundBound(pb, pools, horizon=horizon, buckets=buckets, time_limit=seconds)
 
 
 class _Settled:
     """An in-line LP's answer behind :class:`BackgroundBound`'s two methods."""
 
-    def __init__(self, value: float | None) -> None:
+    def __init__(self, value: Relaxation | None) -> None:
         self.value = value
 
     def ready(self) -> bool:
         return True
 
-    def result(self, timeout: float) -> float | None:
+    def result(self, timeout: float) -> Relaxation | None:
         return self.value
 
 
@@ -528,15 +534,16 @@ def plan_district(
     bound = max(pb.trivial_lower_bound(), fluid_bound(model))
     history.append((first, obj, bound))
     lp = _start_lp_bound(model, seqs, t0 + time_limit - clock())
+    relaxed: Relaxation | None = None
 
     def take_lp(timeout: float = 0.0) -> None:
-        nonlocal bound, lp
+        nonlocal bound, lp, relaxed
         if lp is None or (timeout <= 0 and not lp.ready()):
             return
-        value, lp = lp.result(timeout), None
-        stats["lp_bound"] = math.nan if value is None else value + model.constant
-        if value is not None and value > bound:
-            bound = value
+        relaxed, lp = lp.result(timeout), None
+        stats["lp_bound"] = math.nan if relaxed is None else relaxed.bound + model.constant
+        if relaxed is not None and relaxed.bound > bound:
+            bound = relaxed.bound
             history.append((clock() - t0, obj, bound))
 
     heuristic = (obj, seqs)
@@ -550,12 +557,33 @@ def plan_district(
             history.append((clock() - t0, obj, bound))
     take_lp()
     if pb.groups and bound < obj - EPS:
-        g_seqs, g_obj, _ = search_order(pb, seed=seed, max_moves=order_moves, clock=clock,
-                                        deadline=t0 + order_share * time_limit)
-        stats["group_order_objective"] = g_obj + model.constant
-        if g_obj < obj - EPS:
-            seqs, obj, source = g_seqs, g_obj, "group_order"
-            history.append((clock() - t0, obj, bound))
+        deadline = t0 + order_share * time_limit
+        start: list[int] | None = None
+        g_obj = math.inf
+        if lp is not None:  # the LP is still solving: search from Smith's order till then
+            g_seqs, g_obj, start = search_order(
+                pb, seed=seed, max_moves=order_moves, clock=clock, deadline=deadline,
+                stop=lp.ready)
+            if g_obj < obj - EPS:
+                seqs, obj, source = g_seqs, g_obj, "group_order"
+                history.append((clock() - t0, obj, bound))
+            take_lp()
+        if relaxed is not None and len(relaxed.group_completion):
+            lp_order = [int(g) for g in np.argsort(relaxed.group_completion, kind="stable")]
+            lp_obj = evaluate(pb, list_schedule(pb, lp_order)).objective
+            stats["lp_order_objective"] = lp_obj + model.constant
+            if start is None:  # no search yet: Smith's order, repaired, is the rival
+                start, _, g_obj = repair_deadlines(pb, smith_order(pb))
+            if lp_obj < g_obj - EPS:
+                start = lp_order
+        if lp is None and clock() < deadline:
+            g_seqs, g_obj, _ = search_order(pb, seed=seed, max_moves=order_moves, clock=clock,
+                                            deadline=deadline, initial=start)
+            if g_obj < obj - EPS:
+                seqs, obj, source = g_seqs, g_obj, "group_order"
+                history.append((clock() - t0, obj, bound))
+        if math.isfinite(g_obj):
+            stats["group_order_objective"] = g_obj + model.constant
     take_lp()
     if bound < obj - EPS:
         share = local_search_share if use_cpsat else 1.0
