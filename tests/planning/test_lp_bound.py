@@ -89,6 +89,10 @@ def test_the_child_process_gives_the_in_line_answer_and_is_stopped_when_late():
     late = BackgroundBound(pb, pools, horizon=120, time_limit=30)
     assert late.result(timeout=0.0) is None  # asked before it could answer
     assert not late._process.is_alive()
+    forgotten = BackgroundBound(pb, pools, horizon=120, time_limit=30)
+    process = forgotten._process
+    del forgotten  # a plan that failed before asking: the child is stopped at once
+    assert not process.is_alive()  # (it needs a second or more just to start)
 
 
 def test_a_large_plan_takes_its_bound_from_the_child(monkeypatch):

@@ -38,7 +38,9 @@ plan in its own right: on the bench district 14.77 M people-days at once, agains
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -211,11 +213,11 @@ def eligibility_pools(pb: Problem, named: Sequence[Sequence[int]]) -> tuple[tupl
 
 def _child(conn, pb: Problem, pools: Pools, horizon: float, buckets: int,
            time_limit: float) -> None:
-    try:
-        conn.send(time_indexed_relaxation(pb, pools, horizon=horizon, buckets=buckets,
-                                          time_limit=time_limit))
-    finally:
-        conn.close()
+    solved = time_indexed_relaxation(pb, pools, horizon=horizon, buckets=buckets,
+                                     time_limit=time_limit)
+    # the plan may have stopped listening (its time was up): then the answer has no taker
+    with contextlib.suppress(BrokenPipeError), conn:
+        conn.send(solved)
 
 
 class BackgroundBound:
@@ -236,6 +238,8 @@ class BackgroundBound:
                                               time_limit))
         self._process.start()
         child_conn.close()
+        # a plan that fails half-way never asks for the result: the child goes with it
+        weakref.finalize(self, _stop, self._process, self._conn)
 
     def ready(self) -> bool:
         """Whether the answer is in (never blocks)."""
@@ -251,6 +255,11 @@ class BackgroundBound:
         except EOFError:  # the child died without an answer
             return None
         finally:
-            self._process.kill()
-            self._process.join()
-            self._conn.close()
+            _stop(self._process, self._conn)
+
+
+def _stop(process, conn) -> None:
+    if process.is_alive():
+        process.kill()
+    process.join()
+    conn.close()
