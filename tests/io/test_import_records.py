@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from store_rows import audit_of, reverse_report
 from store_rows import snapshot as rows_of
 
+from demine.domain.access import Principal, Role
 from demine.domain.changes import parse_change
 from demine.domain.entities import Organisation, Team
 from demine.domain.errors import RuleViolation, ValidationError
@@ -25,6 +26,7 @@ from demine.domain.vocab import AssetType, OrganisationKind
 from demine.io.export import export_project
 from demine.io.imports import import_file
 from demine.service import reference, reports
+from demine.service.dashboard import accident_counts
 from demine.store import Repository
 from demine.store import schema as s
 from demine_cli import run as run_cli
@@ -292,6 +294,22 @@ def test_accidents_with_their_victims_and_personal_data_not_quoted(field: Reposi
     again = import_file(field, path, "accidents", author="op", organisation_code="OP1")
     assert (again.created, again.unchanged) == (0, 2)
     assert snapshot(field) == before
+
+
+def test_a_reversed_accident_leaves_the_dashboards_counts(field: Repository,
+                                                          tmp_path: Path) -> None:
+    import_file(field, activities_csv(tmp_path / "a.csv"), "activities", author="op",
+                organisation_code="OP1", approve=True)
+    code = import_file(field, accidents_file(tmp_path / "acc.gpkg"), "accidents", author="op",
+                       organisation_code="OP1", approve=True).report_code
+    im = Principal("im", Role.INFORMATION_MANAGER, "MAC")
+    counts = accident_counts(field, im)
+    assert (counts["accidents"], counts["victims"]) == (2, 3)
+    assert counts["by_type"] == {"demining": 1, "mine_erw": 1}
+    reverse_report(field, code)
+    counts = accident_counts(field, im)
+    assert (counts["accidents"], counts["victims"], counts["by_type"]) == (0, 0, {})
+    assert counts["victims_by_sex"] == {} and counts["victims_by_outcome"] == {}
 
 
 def test_reimported_accident_is_held_to_its_victims(field: Repository, tmp_path: Path) -> None:

@@ -70,13 +70,16 @@ def _day(at: datetime | str) -> date:
 
 def accident_counts(repo: Repository, who: Principal) -> dict[str, Any]:
     """Accidents by type and victims by outcome and role for everyone; by sex and age
-    bracket only for those who may read personal data."""
+    bracket only for those who may read personal data. A reversed (void) accident and
+    its victims are not counted: the report that recorded it was withdrawn."""
     t, v = s.accidents, s.victims
     with repo.reader() as uow:
         by_type = dict(uow.conn.execute(
-            select(t.c.type, func.count()).group_by(t.c.type).order_by(t.c.type)).all())
+            select(t.c.type, func.count()).where(t.c.void.is_(False))
+            .group_by(t.c.type).order_by(t.c.type)).all())
         rows = uow.conn.execute(select(v.c.outcome, v.c.role, v.c.sex, v.c.age)
-                                .where(v.c.void.is_(False))).all()
+                                .join(t, t.c.id == v.c.accident_id)
+                                .where(v.c.void.is_(False), t.c.void.is_(False))).all()
     answer: dict[str, Any] = {
         "accidents": sum(by_type.values()),
         "by_type": by_type,
