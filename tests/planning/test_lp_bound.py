@@ -3,6 +3,9 @@ bound where items are long, and the same answer from its child process as in-lin
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from test_schedule import MDD, MT, brute_force, small_district
@@ -85,14 +88,14 @@ def test_the_child_process_gives_the_in_line_answer_and_is_stopped_when_late():
     inline = time_indexed_bound(pb, pools, horizon=120, buckets=20, time_limit=30)
     child = BackgroundBound(pb, pools, horizon=120, buckets=20, time_limit=30)
     assert child.result(timeout=60).bound == pytest.approx(inline)
-    assert not child._process.is_alive()
+    assert not child.alive
     late = BackgroundBound(pb, pools, horizon=120, time_limit=30)
     assert late.result(timeout=0.0) is None  # asked before it could answer
-    assert not late._process.is_alive()
+    assert not late.alive
     forgotten = BackgroundBound(pb, pools, horizon=120, time_limit=30)
     process = forgotten._process
     del forgotten  # a plan that failed before asking: the child is stopped at once
-    assert not process.is_alive()  # (it needs a second or more just to start)
+    assert process.poll() is not None  # (it needs a second or more just to start)
 
 
 def test_a_large_plan_takes_its_bound_from_the_child(monkeypatch):
@@ -144,3 +147,36 @@ def test_the_order_search_starts_where_told_and_stops_when_asked():
     assert evaluate(pb, list_schedule(pb, got_order)).objective == pytest.approx(got_obj)
     _, searched, _ = search_order(pb, initial=backwards, max_moves=300)
     assert searched <= obj + 1e-9
+
+
+UNGUARDED_SCRIPT = """
+from demine.domain.vocab import AssetType as T
+from demine.planning import schedule
+from demine.planning.assets import Asset
+from demine.planning.schedule import Settlement, Site
+
+with open({mark!r}, "a") as handle:  # top-level work, no __main__ guard
+    handle.write("ran\\n")
+schedule.LP_INLINE_JOBS = 0  # as a national plan: the LP in a child process
+sites = [Site("HA-BIG", 5_500, x=1_000.0, terrain="woodland"),
+         *(Site(f"HA-{{k}}", 600, x=1_000.0 * k) for k in range(12))]
+sett = [Settlement("BIG", 5_000, ("HA-BIG", "HA-0"))]
+assets = [Asset("MT-1", T.MANUAL_TEAM, productivity_m2_day=300),
+          Asset("MDD-1", T.MDD_TEAM, productivity_m2_day=850)]
+plan = schedule.plan_district(sites, sett, assets, time_limit=10, use_cpsat=False)
+print("lp_bound", plan.stats["lp_bound"])
+"""
+
+
+def test_a_calling_script_without_a_main_guard_runs_once(tmp_path):
+    """The child is a fresh interpreter on lp_child, not a re-run of the caller's script
+    (multiprocessing's spawn would run its top level again: here, a write)."""
+    mark = tmp_path / "ran.txt"
+    script = tmp_path / "plan_it.py"
+    script.write_text(UNGUARDED_SCRIPT.format(mark=str(mark)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert mark.read_text() == "ran\n"
+    bound = float(done.stdout.split("lp_bound")[1])
+    assert np.isfinite(bound) and bound > 0

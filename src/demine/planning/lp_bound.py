@@ -39,10 +39,14 @@ plan in its own right: on the bench district 14.77 M people-days at once, agains
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import pickle
+import select
+import subprocess
+import sys
+import threading
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -211,55 +215,62 @@ def eligibility_pools(pb: Problem, named: Sequence[Sequence[int]]) -> tuple[tupl
     return tuple(out)
 
 
-def _child(conn, pb: Problem, pools: Pools, horizon: float, buckets: int,
-           time_limit: float) -> None:
-    solved = time_indexed_relaxation(pb, pools, horizon=horizon, buckets=buckets,
-                                     time_limit=time_limit)
-    # the plan may have stopped listening (its time was up): then the answer has no taker
-    with contextlib.suppress(BrokenPipeError), conn:
-        conn.send(solved)
-
-
 class BackgroundBound:
     """:func:`time_indexed_relaxation` in a child process, so the search keeps its core.
 
+    The child is a fresh interpreter running :mod:`demine.planning.lp_child`, fed the
+    problem on its stdin (by a thread: the search does not wait for the child to start).
     ``result`` waits at most ``timeout`` seconds, then stops the child; None when the
     LP was not solved to optimality in time (then only the other bounds count).
     """
 
     def __init__(self, pb: Problem, pools: Pools, *, horizon: float, time_limit: float,
                  buckets: int = BUCKETS) -> None:
-        # spawned, not forked: a server process has threads, and a forked child could
-        # inherit one of their locks held
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_conn = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, daemon=True,
-                                        args=(child_conn, pb, pools, horizon, buckets,
-                                              time_limit))
-        self._process.start()
-        child_conn.close()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "demine.planning.lp_child"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE)
+        # the LP needs no travel matrix, which can be the problem's largest part
+        sent = pickle.dumps((replace(pb, setup=None), pools, horizon, buckets, time_limit))
+        threading.Thread(target=_feed, args=(self._process, sent), daemon=True).start()
+        self._done = False
         # a plan that fails half-way never asks for the result: the child goes with it
-        weakref.finalize(self, _stop, self._process, self._conn)
+        weakref.finalize(self, _stop, self._process)
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
 
     def ready(self) -> bool:
         """Whether the answer is in (never blocks)."""
-        return not self._conn.closed and self._conn.poll(0)
+        return not self._done and _readable(self._process, 0.0)
 
     def result(self, timeout: float) -> Relaxation | None:
-        if self._conn.closed:
+        if self._done:
             return None
+        self._done = True
         try:
-            if self._conn.poll(max(0.0, timeout)):
-                return self._conn.recv()
-            return None
-        except EOFError:  # the child died without an answer
-            return None
+            if not _readable(self._process, max(0.0, timeout)):
+                return None
+            answer = self._process.stdout.read()
+            return pickle.loads(answer) if answer else None  # empty: died without one
         finally:
-            _stop(self._process, self._conn)
+            _stop(self._process)
 
 
-def _stop(process, conn) -> None:
-    if process.is_alive():
+def _feed(process: subprocess.Popen, sent: bytes) -> None:
+    with contextlib.suppress(OSError, ValueError), process.stdin:
+        process.stdin.write(sent)  # ValueError: stdin closed, the plan stopped it first
+
+
+def _readable(process: subprocess.Popen, timeout: float) -> bool:
+    """Whether the child's answer (or its end) can be read within ``timeout`` seconds."""
+    return bool(select.select([process.stdout], [], [], timeout)[0])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
         process.kill()
-    process.join()
-    conn.close()
+    process.wait()
+    for pipe in (process.stdin, process.stdout):
+        with contextlib.suppress(OSError):
+            pipe.close()
