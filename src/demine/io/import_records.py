@@ -88,7 +88,7 @@ def _codes_on_record(uow: UnitOfWork, table: Table, codes: set[str]) -> dict[str
     return found
 
 
-def _open_entries(uow: UnitOfWork, kind: str) -> list[tuple[str, dict[str, Any]]]:
+def open_entries(uow: UnitOfWork, kind: str) -> list[tuple[str, dict[str, Any]]]:
     """(report code, payload) of every entry of ``kind`` in a draft or submitted report."""
     e, r = s.report_entries, s.reports
     return [(code, payload) for code, payload in uow.conn.execute(
@@ -98,7 +98,7 @@ def _open_entries(uow: UnitOfWork, kind: str) -> list[tuple[str, dict[str, Any]]
 
 def _pending_codes(uow: UnitOfWork, kind: str, key: str = "code") -> dict[str, str]:
     """{record code: report code} of records of ``kind`` waiting in an open report."""
-    return {payload[key]: report for report, payload in _open_entries(uow, kind)
+    return {payload[key]: report for report, payload in open_entries(uow, kind)
             if isinstance(payload, dict) and payload.get(key)}
 
 
@@ -149,7 +149,7 @@ def compare_activities(uow: UnitOfWork, file: str, candidates: list[Candidate]) 
     teams = _codes_on_record(uow, t, {c.values["team_code"] for c in candidates
                                       if c.values.get("team_code")})
     pending = defaultdict(list)
-    for report, payload in _open_entries(uow, ChangeKind.ACTIVITY.value):
+    for report, payload in open_entries(uow, ChangeKind.ACTIVITY.value):
         pending[payload.get("code")].append((report, payload))
     for c in candidates:
         v = c.values
@@ -229,7 +229,7 @@ def compare_findings(uow: UnitOfWork, file: str, candidates: list[Candidate]) ->
                                row["found_on"].isoformat(), row["geom"])
             stored[key] = dict(row)
     pending: dict[tuple, tuple[str, dict[str, Any]]] = {}
-    for report, payload in _open_entries(uow, ChangeKind.FINDING.value):
+    for report, payload in open_entries(uow, ChangeKind.FINDING.value):
         try:
             point = shapely.geometry.shape(payload["geometry"])
             key = _finding_key(payload["activity_code"], payload["eo_category"],
@@ -344,7 +344,7 @@ def _pending_accident_revisions(uow: UnitOfWork) -> dict[str, tuple[str, list[di
     """{accident code: (report code of the latest, the waiting revision payloads in order)}
     of ``accident_revision`` entries in open reports."""
     out: dict[str, tuple[str, list[dict]]] = {}
-    for report, payload in _open_entries(uow, ChangeKind.ACCIDENT_REVISION.value):
+    for report, payload in open_entries(uow, ChangeKind.ACCIDENT_REVISION.value):
         if isinstance(payload, dict) and payload.get("code"):
             _, earlier = out.get(payload["code"], ("", []))
             out[payload["code"]] = (report, [*earlier, payload])
@@ -372,7 +372,7 @@ def compare_accidents(uow: UnitOfWork, file: str, candidates: list[Candidate],
                                            if c.values.get("activity_code")})
     pending_activities = _pending_codes(uow, ChangeKind.ACTIVITY.value)
     pending = {payload.get("code"): (report, payload)
-               for report, payload in _open_entries(uow, ChangeKind.ACCIDENT.value)}
+               for report, payload in open_entries(uow, ChangeKind.ACCIDENT.value)}
     revising = _pending_accident_revisions(uow) if stored else {}
     for c in candidates:
         v = c.values

@@ -31,7 +31,6 @@ the few geometries the screen cannot pass.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -532,20 +531,15 @@ def _pending_hazards(uow: UnitOfWork, codes: Sequence[str]) -> dict[str, tuple[s
 def _pending_revisions(uow: UnitOfWork, codes: Sequence[str]) -> dict[str, tuple[str, dict]]:
     """Hazard revisions not yet decided: {hazard code: (report code, the attributes the
     open reports will set, later entries over earlier ones)}."""
-    e, r = s.report_entries, s.reports
-    open_statuses = (ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value)
-    query = (select(e.c.hazard_code, r.c.code, e.c.payload)
-             .join(r, r.c.id == e.c.report_id)
-             .where(e.c.kind == ChangeKind.HAZARD_REVISION.value,
-                    one_of(uow.repo.dialect, e.c.hazard_code, codes),
-                    r.c.status.in_(open_statuses))
-             .order_by(r.c.id, e.c.seq))
+    wanted = set(codes)
     out: dict[str, tuple[str, dict]] = {}
-    for hazard_code, report_code, payload in uow.conn.execute(query):
-        payload = json.loads(payload) if isinstance(payload, str) else payload
-        _, earlier = out.get(hazard_code, ("", {}))
-        out[hazard_code] = (report_code, {**earlier, **{
-            k: v for k, v in payload.items() if k in REVISABLE_HAZARD_ATTRIBUTES}})
+    for report_code, payload in import_records.open_entries(
+            uow, ChangeKind.HAZARD_REVISION.value):
+        code = payload.get("hazard_code") if isinstance(payload, dict) else None
+        if code in wanted:
+            _, earlier = out.get(code, ("", {}))
+            out[code] = (report_code, {**earlier, **{
+                k: v for k, v in payload.items() if k in REVISABLE_HAZARD_ATTRIBUTES}})
     return out
 
 

@@ -90,23 +90,15 @@ class Relaxation:
     group_completion: np.ndarray
 
 
-def time_indexed_bound(pb: Problem, pools: Pools, *, horizon: float,
-                       buckets: int = BUCKETS, time_limit: float | None = None
-                       ) -> float | None:
-    """The LP's optimum (a lower bound on the engine objective), or None if not proven.
+def time_indexed_relaxation(pb: Problem, pools: Pools, *, horizon: float,
+                            buckets: int = BUCKETS, time_limit: float | None = None
+                            ) -> Relaxation | None:
+    """The LP solved (its optimum a lower bound on the engine objective), or None if
+    GLOP did not prove it optimal in ``time_limit``.
 
     ``horizon``: where the open-ended last bucket begins (e.g. a known plan's makespan;
     any value is valid, a close one is tight).
     """
-    solved = time_indexed_relaxation(pb, pools, horizon=horizon, buckets=buckets,
-                                     time_limit=time_limit)
-    return None if solved is None else solved.bound
-
-
-def time_indexed_relaxation(pb: Problem, pools: Pools, *, horizon: float,
-                            buckets: int = BUCKETS, time_limit: float | None = None
-                            ) -> Relaxation | None:
-    """:func:`time_indexed_bound` with the groups' completions in the LP's solution."""
     n, m = pb.n_jobs, pb.n_assets
     elig = np.isfinite(pb.proc)
     speed = pools.speed

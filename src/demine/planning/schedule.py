@@ -326,6 +326,13 @@ def _earliest_release(rows: list[list[float]], chunks: list[int], prep: int | No
     return int(end) + rules.qc_lag_days
 
 
+def pool_speeds(model: Model) -> np.ndarray:
+    """Each asset's rate in pooled work units a calendar day (its open-ground rate over
+    its working week): the common measure of the fluid and LP bounds."""
+    return np.array([a.rate("open", "low") * a.working_days_per_week / 7
+                     for a in model.assets])
+
+
 def fluid_bound(model: Model) -> float:
     """A lower bound on the engine objective: each asset pool merged into one fluid machine.
 
@@ -351,8 +358,7 @@ def fluid_bound(model: Model) -> float:
     for kind, pool in pools:
         if not pool:
             continue
-        speed = np.array([model.assets[a].rate("open", "low")
-                          * model.assets[a].working_days_per_week / 7 for a in pool])
+        speed = pool_speeds(model)[list(pool)]
         jobs = np.array([j for j in range(pb.n_jobs) if model.job_kind[j] == kind], dtype=int)
         if not len(jobs) or speed.sum() <= 0:
             continue
@@ -380,10 +386,8 @@ def _start_lp_bound(model: Model, seqs: Sequences, seconds: float) -> Background
     pb = model.problem
     if seconds <= 0.5:
         return None
-    speed = np.array([a.rate("open", "low") * a.working_days_per_week / 7
-                      for a in model.assets])
     machines = tuple(a for a, x in enumerate(model.assets) if x.type in MACHINES)
-    pools = Pools(speed, eligibility_pools(pb, (model.verifier_assets, machines)))
+    pools = Pools(pool_speeds(model), eligibility_pools(pb, (model.verifier_assets, machines)))
     horizon = max(1.0, float(evaluate(pb, seqs).finish.max()))
     buckets = buckets_for(pb.n_jobs, seconds)
     if pb.n_jobs < LP_INLINE_JOBS:
