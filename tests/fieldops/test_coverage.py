@@ -126,6 +126,23 @@ def test_convex_field_direction_is_refined_between_hull_edges():
     assert not any(math.isclose(plan.angle_deg % 180, math.degrees(a), abs_tol=1e-6)
                    for a in candidate_angles(ellipse))
 
+def test_band_shared_by_neighbours_is_run_by_one_of_them_at_a_slanted_end():
+    """At 45° ends a swath that leaves the band it shares with its neighbour to that
+    neighbour stops (width - spacing) earlier at each end; the ground is still all worked."""
+    from demine.fieldops.swaths import layout
+    trapezoid = Polygon([(0, 0), (200, 0), (230, 30), (-30, 30)])
+    lay = layout(trapezoid, 0.0, 2.5, 0.1)
+    spacing = float(lay.y[1] - lay.y[0])
+    bounds = shapely.bounds(lay.pieces)
+    full = float(np.sum(bounds[:, 2] - bounds[:, 0]))     # each swath over its whole strip
+    assert lay.length == pytest.approx(full - 2 * (lay.count - 1) * (2.5 - spacing))
+    assert lay.length < full - 4.0
+    for m in (Machine(2.5, overlap_m=0.1), Machine(2.5, overlap_m=0.1, min_turn_radius_m=3.0)):
+        plan = plan_coverage(trapezoid, m, angle_deg=0.0)
+        assert plan.uncovered_m2 == 0.0
+        assert plan.swath_count == lay.count
+
+
 convex_points = st.lists(st.tuples(st.floats(0, 300), st.floats(0, 200)), min_size=3,
                          max_size=12)
 

@@ -6,10 +6,12 @@ point of the field, the first and last flush with the field's extremes, so that 
 ``n = ceil((H - overlap) / (width - overlap))`` strips the whole height H is covered
 and neighbours overlap by at least the required overlap: no strip is ever left.
 
-Each strip is cut by the field into pieces; a swath runs over the x-extent of its
-piece, so its flat-capped footprint covers the piece completely even where the
-field's edge is slanted (the ends stick out over the edge instead of leaving
-triangles; the headland passes or the ground beyond the edge take them).
+Each strip is cut by the field into pieces; a swath runs over the x-extent of the
+ground its piece must cover, so its flat-capped footprint covers that ground
+completely even where the field's edge is slanted (the ends stick out over the edge
+instead of leaving triangles; the headland passes or the ground beyond the edge take
+them). The band two neighbouring strips share is covered by one of them, whichever
+makes the swaths shorter at slanted ends.
 """
 
 from __future__ import annotations
@@ -89,7 +91,78 @@ def layout(field: BaseGeometry, angle_rad: float, width: float, overlap: float) 
     bounds = shapely.bounds(parts)
     order = np.lexsort((bounds[:, 0], owner))
     parts, owner, bounds = parts[order], owner[order], bounds[order]
-    return Layout(angle_rad, owner, bounds[:, 0], bounds[:, 2], ys[owner], parts)
+    x0, x1 = _shared_band_extents(parts, owner, ys, width, bounds)
+    return Layout(angle_rad, owner, x0, x1, ys[owner], parts)
+
+
+def _part_ranges(parts: np.ndarray, owner: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                 ) -> np.ndarray:
+    """x-range (xmin, xmax) of each piece between heights lo and hi; NaN where it has none."""
+    clip = shapely.intersection(parts, shapely.box(-1e12, lo[owner], 1e12, hi[owner]))
+    out = np.full((len(parts), 2), np.nan)
+    has = ~shapely.is_empty(clip) & (shapely.area(clip) > MIN_PIECE_M2)
+    b = shapely.bounds(clip[has])
+    out[has] = b[:, [0, 2]]
+    return out
+
+
+def _shared_band_extents(parts: np.ndarray, owner: np.ndarray, ys: np.ndarray, width: float,
+                         bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Swath x-ranges when each band shared by two neighbouring strips is left to one of them.
+
+    Neighbouring strips overlap (by at least the required overlap); the field inside
+    that shared band is covered by either neighbour's swath, since a swath's footprint
+    is its whole strip over the x-range it runs. Where the field's edge is slanted, the
+    swath that must reach the shared band's far side runs further than the one that
+    need not; so each shared band is given to the neighbour for which that costs less
+    swath length (a chain DP over the strips, two choices per band). The required
+    overlap between neighbours still holds wherever both run; at the field's slanted
+    edge one swath covers the corner flush, as the outer strips are flush with the
+    field's extremes. A piece whose own ground lies wholly in bands given to its
+    neighbours keeps its full x-range (never less coverage, only less saving).
+    """
+    n = len(ys)
+    full = bounds[:, [0, 2]]
+    if n < 2 or len(parts) == 0:
+        return full[:, 0].copy(), full[:, 1].copy()
+    half = width / 2.0
+    bottom, top = ys - half, ys + half
+    # shared band k lies between strips k and k+1: [ys[k+1] - half, ys[k] + half]
+    shared_lo, shared_hi = ys[1:] - half, ys[:-1] + half
+    own_lo = np.r_[bottom[0], shared_hi]
+    own_hi = np.maximum(np.r_[shared_lo, top[-1]], own_lo)  # empty when the shared bands meet
+    below = _part_ranges(parts, owner, bottom, np.r_[bottom[0], shared_hi])
+    own = _part_ranges(parts, owner, own_lo, own_hi)
+    above = _part_ranges(parts, owner, np.r_[shared_lo, top[-1]], top)
+    # extents[a, c]: piece's range when its strip takes its lower band (a) / upper band (c)
+    extents = np.empty((2, 2, len(parts), 2))
+    for a in (0, 1):
+        for c in (0, 1):
+            stack = np.stack([own] + ([below] if a else []) + ([above] if c else []))
+            lo, hi = np.fmin.reduce(stack[:, :, 0]), np.fmax.reduce(stack[:, :, 1])
+            empty = np.isnan(lo)
+            lo[empty], hi[empty] = full[empty, 0], full[empty, 1]
+            extents[a, c, :, 0], extents[a, c, :, 1] = lo, hi
+    span = extents[:, :, :, 1] - extents[:, :, :, 0]
+    cost = np.stack([[np.bincount(owner, span[a, c], minlength=n) for c in (0, 1)]
+                     for a in (0, 1)])
+    # take[k] = 1: strip k takes shared band k, 0: strip k + 1 does (k < n - 1).
+    # Strip k's a = 1 - take[k - 1] (0 for the first), c = take[k] (0 for the last).
+    best = cost[0, :, 0].copy()          # best[t]: strips 0..k with take[k] = t
+    back = np.zeros((n, 2), dtype=int)
+    for k in range(1, n - 1):
+        options = best[:, None] + cost[::-1, :, k]   # [p, t]: take[k-1] = p, take[k] = t
+        back[k] = np.argmin(options, axis=0)
+        best = options.min(axis=0)
+    last = best + cost[::-1, 0, n - 1]
+    take = np.zeros(n - 1, dtype=int)
+    take[-1] = int(np.argmin(last))
+    for k in range(n - 2, 0, -1):
+        take[k - 1] = back[k, take[k]]
+    a = np.r_[0, 1 - take][owner]
+    c = np.r_[take, 0][owner]
+    idx = np.arange(len(parts))
+    return extents[a, c, idx, 0], extents[a, c, idx, 1]
 
 
 def candidate_angles(field: BaseGeometry, step_deg: float = 5.0) -> np.ndarray:
