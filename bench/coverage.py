@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             time_ok = bool((r[:, 2] < TARGET_TIME_S * args.area_ha / 10.0).all())
             cover_ok = bool((r[:, 3] <= 1e-6 * area_m2).all())
             line = (f"  {cls:10} path/bound mean {statistics.mean(r[:, 0]):.3f} max "
-                    f"{r[:, 0].max():.3f} (target <= {target:.2f} "
+                    f"{r[:, 0].max():.4f} (target <= {target:.2f} "
                     f"{'OK' if path_ok else 'MISSED'}); time max {r[:, 2].max() * 1000:.0f} ms "
                     f"(target < {TARGET_TIME_S:g} s {'OK' if time_ok else 'MISSED'}); "
                     f"uncovered max {r[:, 3].max():.3f} m2 ({'OK' if cover_ok else 'MISSED'})")

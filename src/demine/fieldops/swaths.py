@@ -95,10 +95,11 @@ def layout(field: BaseGeometry, angle_rad: float, width: float, overlap: float) 
     return Layout(angle_rad, owner, x0, x1, ys[owner], parts)
 
 
-def _part_ranges(parts: np.ndarray, owner: np.ndarray, lo: np.ndarray, hi: np.ndarray
-                 ) -> np.ndarray:
+def _part_ranges(parts: np.ndarray, owner: np.ndarray, bounds: np.ndarray, lo: np.ndarray,
+                 hi: np.ndarray) -> np.ndarray:
     """x-range (xmin, xmax) of each piece between heights lo and hi; NaN where it has none."""
-    clip = shapely.intersection(parts, shapely.box(-1e12, lo[owner], 1e12, hi[owner]))
+    clip = shapely.intersection(parts, shapely.box(bounds[:, 0] - 1.0, lo[owner],
+                                                   bounds[:, 2] + 1.0, hi[owner]))
     out = np.full((len(parts), 2), np.nan)
     has = ~shapely.is_empty(clip) & (shapely.area(clip) > MIN_PIECE_M2)
     b = shapely.bounds(clip[has])
@@ -131,9 +132,9 @@ def _shared_band_extents(parts: np.ndarray, owner: np.ndarray, ys: np.ndarray, w
     shared_lo, shared_hi = ys[1:] - half, ys[:-1] + half
     own_lo = np.r_[bottom[0], shared_hi]
     own_hi = np.maximum(np.r_[shared_lo, top[-1]], own_lo)  # empty when the shared bands meet
-    below = _part_ranges(parts, owner, bottom, np.r_[bottom[0], shared_hi])
-    own = _part_ranges(parts, owner, own_lo, own_hi)
-    above = _part_ranges(parts, owner, np.r_[shared_lo, top[-1]], top)
+    below = _part_ranges(parts, owner, bounds, bottom, np.r_[bottom[0], shared_hi])
+    own = _part_ranges(parts, owner, bounds, own_lo, own_hi)
+    above = _part_ranges(parts, owner, bounds, np.r_[shared_lo, top[-1]], top)
     # extents[a, c]: piece's range when its strip takes its lower band (a) / upper band (c)
     extents = np.empty((2, 2, len(parts), 2))
     for a in (0, 1):
