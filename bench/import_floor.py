@@ -48,21 +48,21 @@ CREATE TABLE entries (id bigserial PRIMARY KEY, report_id int, row_no int, code 
   name text, classification text, eo text, blockages text, area float8,
   geom geometry(Polygon, 4326));
 CREATE TABLE hazards (id bigserial PRIMARY KEY, code text UNIQUE, name text,
-  classification text, declared_classification text, eo_suspected jsonb, eo_confirmed jsonb,
-  blockages jsonb, geom geometry(Polygon, 4326), remaining geometry(Geometry, 4326),
+  classification text, declared_classification text, eo_suspected json, eo_confirmed json,
+  blockages json, geom geometry(Polygon, 4326), remaining geometry(Geometry, 4326),
   remaining_m geometry(Geometry, 32635), original_m2 float8, remaining_m2 float8,
   status text, report_id int, version int, created_at timestamptz, updated_at timestamptz);
 CREATE TABLE audit_log (id bigserial PRIMARY KEY, entity text, entity_id bigint,
   entity_code text, version int, author text, at timestamptz, action text, reason text,
-  report_id int, before jsonb, after jsonb);
+  report_id int, before json, after json);
 """
 
 APPROVE = """
 INSERT INTO hazards (code, name, classification, declared_classification, eo_suspected,
   eo_confirmed, blockages, geom, remaining, remaining_m, original_m2, remaining_m2, status,
   report_id, version, created_at, updated_at)
-SELECT code, name, classification, classification, to_jsonb(string_to_array(eo, ',')),
-  '[]'::jsonb, to_jsonb(string_to_array(blockages, ',')), geom, geom,
+SELECT code, name, classification, classification, to_json(string_to_array(eo, ',')),
+  '[]'::json, to_json(string_to_array(blockages, ',')), geom, geom,
   ST_Transform(geom, 32635), area, area, 'open', report_id, 1, now(), now()
 FROM entries;
 CREATE INDEX ON hazards USING gist (geom);
@@ -70,7 +70,7 @@ CREATE INDEX ON hazards USING gist (remaining_m);
 INSERT INTO audit_log (entity, entity_id, entity_code, version, author, at, action, reason,
   report_id, before, after)
 SELECT 'hazard_area', id, code, 1, 'bench', now(), 'create', 'import', report_id, 'null',
-  jsonb_build_object('code', code, 'name', name, 'classification', classification,
+  json_build_object('code', code, 'name', name, 'classification', classification,
     'eo_suspected', eo_suspected, 'blockages', blockages, 'geom', ST_AsText(geom),
     'original_m2', original_m2, 'status', status, 'id', id)
 FROM hazards;
